@@ -1,0 +1,43 @@
+# opentier-explore — `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.DEFAULT_GOAL := help
+.PHONY: help install test test-fast lab demo db-stop bench clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## set-up alone: .venv + the kit (editable) with its test tools
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "opentier-explore needs Python 3.11 or newer: install it, or run make PYTHON=python3.11.")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+test: install ## the whole suite, notebooks included (nbval), against a throw-away local PostgreSQL
+	$(BIN)/python -m pytest -p no:cacheprovider
+
+test-fast: install ## unit tests only (no database)
+	$(BIN)/python -m pytest -p no:cacheprovider tests/unit
+
+lab: install ## set up, start PostgreSQL, migrate, seed demo data if empty, open JupyterLab on notebooks/
+	$(BIN)/opentier-explore lab
+
+demo: install ## the headless twin of `make lab`: run every notebook into reports/*.html
+	$(BIN)/opentier-explore report --setup
+
+db-stop: ## stop the embedded PostgreSQL server
+	@test -x $(BIN)/opentier-explore && $(BIN)/opentier-explore db stop || true
+
+bench: install ## run the benchmarks (slow; records into bench/RESULTS.md by hand)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/seed.py && $(BIN)/python bench/load.py && $(BIN)/python bench/metrics.py
+
+clean: db-stop ## remove .venv, the local database and reports
+	rm -rf $(VENV) .opentier reports

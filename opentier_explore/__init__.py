@@ -1,0 +1,30 @@
+"""opentier-explore: explore the OpenTier database in pandas and Jupyter."""
+
+from __future__ import annotations
+
+import warnings
+
+# platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); the embedded server copes.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", module="platformdirs")
+try:
+    from platformdirs.api import RuntimeDirWarning as _RDW  # type: ignore[attr-defined]
+
+    warnings.filterwarnings("ignore", category=_RDW)
+except ImportError:  # older platformdirs
+    pass
+
+from .db import connect  # noqa: E402
+from .errors import OpentierError  # noqa: E402
+from .load import load, load_all  # noqa: E402  (binds the functions over the submodule's name)
+
+__version__ = "0.1.0"
+__all__ = ["connect", "load", "load_all", "metrics", "OpentierError", "__version__"]
+
+
+def __getattr__(name: str):
+    # Loading and metrics pull in pandas: import them only when asked for.
+    if name == "metrics":
+        from . import metrics
+
+        return metrics
+    raise AttributeError(f"module 'opentier_explore' has no attribute {name!r}")

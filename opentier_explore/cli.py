@@ -1,0 +1,165 @@
+"""The `opentier-explore` command: a thin layer over the package's functions."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable, Sequence
+
+from . import config
+from .errors import OpentierError
+
+
+def _db_start(args: argparse.Namespace) -> int:
+    from . import db, server
+
+    if args.database_url or config.database_url_from_env():
+        print("DATABASE_URL is set: the embedded server is not used.", file=sys.stderr)
+    url = server.start()
+    print(f"embedded PostgreSQL running: {db.mask_url(url)}")
+    return 0
+
+
+def _db_stop(args: argparse.Namespace) -> int:
+    from . import server
+
+    print("embedded PostgreSQL stopped" if server.stop() else "embedded PostgreSQL was not running")
+    return 0
+
+
+def _db_status(args: argparse.Namespace) -> int:
+    from . import server
+
+    st = server.status()
+    print(f"embedded PostgreSQL: {st}")
+    return 0 if st.running else 3
+
+
+def _db_url(args: argparse.Namespace) -> int:
+    from . import db
+
+    # Prints the URL to use; a password in DATABASE_URL is masked here as everywhere.
+    print(db.mask_url(db.resolve_url(args.database_url)))
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from . import db, migrate
+
+    url = db.resolve_url(args.database_url)
+    action = getattr(args, "action", None) or "up"
+    if action == "up":
+        applied = migrate.up(url)
+        for m in applied:
+            print(f"applied {m.version} {m.description}")
+        print("database is up to date" if not applied else f"{len(applied)} migration(s) applied")
+    elif action == "down":
+        if args.to is not None and args.all:
+            raise _usage("give either --to VERSION or --all, not both")
+        reverted = migrate.down(url, to=args.to, all=args.all)
+        for m in reverted:
+            print(f"reverted {m.version} {m.description}")
+        print("nothing to revert" if not reverted else f"{len(reverted)} migration(s) reverted")
+    else:
+        rows = migrate.status(url)
+        for r in rows:
+            print(f"{r.version:>16}  {r.state:<8} {r.description}")
+        if not rows:
+            print("no migrations found")
+    return 0
+
+
+def _seed(args: argparse.Namespace) -> int:
+    import seed
+
+    seed.run(args.database_url, profile=args.profile, seed=args.seed, truncate=args.truncate)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from . import report
+
+    for path in report.report(args.notebooks, url=args.database_url):
+        print(f"report written: {path}")
+    return 0
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from . import report
+
+    return report.lab(url=args.database_url, extra_args=args.lab_args)
+
+
+def _usage(message: str) -> OpentierError:
+    from .errors import ConfigError
+
+    return ConfigError(message[0].upper() + message[1:] + ".")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one sentence and exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`).\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI's argument parser."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--database-url", metavar="URL", default=argparse.SUPPRESS,
+        help="any PostgreSQL server (default: $DATABASE_URL, else the embedded server)",
+    )
+    parser = _Parser(prog="opentier-explore", description=__doc__, parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    db = sub.add_parser("db", help="the embedded PostgreSQL server's life", parents=[common])
+    dbsub = db.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    for name, func, text in (
+        ("start", _db_start, "start (or re-attach to) the embedded server"),
+        ("stop", _db_stop, "stop the embedded server"),
+        ("status", _db_status, "say whether the embedded server runs"),
+        ("url", _db_url, "print the connection URL in use (password masked)"),
+    ):
+        dbsub.add_parser(name, help=text, parents=[common]).set_defaults(func=func)
+
+    mig = sub.add_parser("migrate", help="apply, revert or list the sqlx migrations", parents=[common])
+    mig.set_defaults(func=_migrate)
+    migsub = mig.add_subparsers(dest="action", parser_class=_Parser)
+    migsub.add_parser("up", help="apply every pending migration (the default)", parents=[common])
+    down = migsub.add_parser("down", help="revert the last migration, or down to a version", parents=[common])
+    down.add_argument("--to", type=int, metavar="VERSION", help="revert every migration newer than VERSION")
+    down.add_argument("--all", action="store_true", help="revert every migration")
+    migsub.add_parser("status", help="list each version: applied, pending, changed or unknown", parents=[common])
+
+    sd = sub.add_parser("seed", help="fill the database with synthetic OpenTier data", parents=[common])
+    sd.add_argument("--profile", default="tiny", help="tiny, demo, large, or a path to a profile .toml (default: tiny)")
+    sd.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
+    sd.add_argument("--truncate", action="store_true", help="first empty a database this kit seeded")
+    sd.set_defaults(func=_seed)
+
+    rp = sub.add_parser("report", help="execute notebooks into reports/*.html", parents=[common])
+    rp.add_argument("notebooks", nargs="*", help="notebooks to run (default: all in notebooks/)")
+    rp.set_defaults(func=_report)
+
+    lab = sub.add_parser("lab", help="start JupyterLab on notebooks/ with the database URL set", parents=[common])
+    lab.add_argument("lab_args", nargs=argparse.REMAINDER, help="extra arguments for jupyter lab")
+    lab.set_defaults(func=_lab)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; expected errors become one line on stderr and a non-zero exit."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "database_url"):
+        args.database_url = None
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except OpentierError as exc:
+        print(f"opentier-explore: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("opentier-explore: interrupted; nothing was left half-done.", file=sys.stderr)
+        return 130

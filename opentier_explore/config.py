@@ -1,0 +1,54 @@
+"""The one place for the kit's settings: paths and environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+
+#: Environment variable naming any PostgreSQL server (the OpenTier services use it too).
+DATABASE_URL_ENV = "DATABASE_URL"
+#: Environment variable moving the kit's local state (embedded server data).
+HOME_ENV = "OPENTIER_HOME"
+
+#: Database the embedded server serves the kit's data from.
+EMBEDDED_DATABASE = "opentier"
+#: Superuser of the embedded server (trust auth on a Unix socket only).
+EMBEDDED_USER = "postgres"
+
+#: Application name reported to PostgreSQL by every kit connection.
+APPLICATION_NAME = "opentier-explore"
+
+
+def home() -> Path:
+    """Directory of the kit's local state (`.opentier/` in the project, or `$OPENTIER_HOME`)."""
+    value = os.environ.get(HOME_ENV)
+    return Path(value).expanduser().resolve() if value else PROJECT_DIR / ".opentier"
+
+
+def pgdata() -> Path:
+    """Data directory of the embedded PostgreSQL server."""
+    return home() / "pgdata"
+
+
+def migrations_dir() -> Path:
+    """The sqlx-format migrations folder."""
+    return PROJECT_DIR / "migrations"
+
+
+def notebooks_dir() -> Path:
+    """The analyses."""
+    return PROJECT_DIR / "notebooks"
+
+
+def reports_dir() -> Path:
+    """Where `report` writes the executed notebooks as HTML."""
+    return PROJECT_DIR / "reports"
+
+
+def database_url_from_env() -> str | None:
+    """`$DATABASE_URL` if set and not blank."""
+    value = os.environ.get(DATABASE_URL_ENV, "").strip()
+    return value or None

@@ -1,0 +1,46 @@
+"""The kit's error hierarchy: every expected failure is one of these, printed as one sentence."""
+
+from __future__ import annotations
+
+
+class OpentierError(Exception):
+    """Base of every error a user can cause; its message is one sentence saying what to do."""
+
+    exit_code = 1
+
+
+class ConfigError(OpentierError):
+    """A setting, URL or argument is malformed."""
+
+    exit_code = 2
+
+
+class ConnectionFailed(OpentierError):
+    """The database server cannot be reached or refuses the credentials."""
+
+
+class ServerError(OpentierError):
+    """The embedded PostgreSQL server cannot be started, stopped or found."""
+
+
+class MigrationError(OpentierError):
+    """The migrations folder and the database ledger disagree, or a migration failed."""
+
+
+class NotMigrated(OpentierError):
+    """The database lacks the kit's schema."""
+
+
+class SchemaError(OpentierError):
+    """A table or column the caller asked for is missing from the database."""
+
+
+class UnknownNameError(SchemaError, KeyError):
+    """An unknown table or column name, with the closest names suggested."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class SeedError(OpentierError):
+    """Seeding refused or failed; the database is left as it was."""

@@ -1,0 +1,108 @@
+"""Shared fixtures: one embedded PostgreSQL server per test session, a fresh database per module."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+# Tests never touch a server named by the user's environment, nor the kit's own local data.
+os.environ.pop("DATABASE_URL", None)
+
+
+@dataclass
+class PgServer:
+    """The session's throw-away embedded server."""
+
+    pgdata: Path
+    home: Path
+
+    def url(self, dbname: str) -> str:
+        from opentier_explore import server
+
+        return server.url(self.pgdata, dbname)
+
+    def admin(self):
+        import psycopg
+
+        return psycopg.connect(self.url("postgres"), autocommit=True)
+
+    def create_db(self, name: str, template: str | None = None) -> str:
+        with self.admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            tmpl = f' TEMPLATE "{template}"' if template else ""
+            conn.execute(f'CREATE DATABASE "{name}"{tmpl}')
+        return self.url(name)
+
+    def drop_db(self, name: str) -> None:
+        with self.admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+_counter = itertools.count()
+
+
+def _db_name(request: pytest.FixtureRequest, prefix: str) -> str:
+    stem = re.sub(r"[^a-z0-9]+", "_", request.module.__name__.rsplit(".", 1)[-1].lower())
+    return f"{prefix}_{stem}_{next(_counter)}"[:60]
+
+
+@pytest.fixture(scope="session")
+def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+    """The embedded PostgreSQL server, started once for the session and deleted after it."""
+    from opentier_explore import server
+
+    home = tmp_path_factory.mktemp("oth")
+    pgdata = home / "pgdata"
+    server.start(pgdata)
+    yield PgServer(pgdata=pgdata, home=home)
+    server.stop(pgdata)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def fresh_url(pg: PgServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A new empty database for this test module; its libpq URL."""
+    name = _db_name(request, "t")
+    url = pg.create_db(name)
+    yield url
+    pg.drop_db(name)
+
+
+@pytest.fixture(scope="module")
+def migrated_url(pg: PgServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A new database with every migration applied, for this test module."""
+    from opentier_explore import migrate
+
+    name = _db_name(request, "m")
+    url = pg.create_db(name)
+    migrate.up(url)
+    yield url
+    pg.drop_db(name)
+
+
+@pytest.fixture(scope="session")
+def tiny_template(pg: PgServer) -> str:
+    """Name of a database migrated and seeded with profile `tiny`, seed 42 (never modify it: copy it)."""
+    import seed
+    from opentier_explore import migrate
+
+    url = pg.create_db("tpl_tiny_42")
+    migrate.up(url)
+    seed.run(url, profile="tiny", seed=42, truncate=False, progress=False)
+    return "tpl_tiny_42"
+
+
+@pytest.fixture(scope="module")
+def tiny_url(pg: PgServer, tiny_template: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A module's own copy of the seeded `tiny` database."""
+    name = _db_name(request, "s")
+    url = pg.create_db(name, template=tiny_template)
+    yield url
+    pg.drop_db(name)
