@@ -1,0 +1,2 @@
+DROP TYPE message_role;
+DROP TYPE user_role;

@@ -1,0 +1,289 @@
+"""sqlx-compatible migrations: applies `migrations/` and keeps sqlx's own `_sqlx_migrations` ledger.
+
+The ledger, checksum, description rule and advisory lock are sqlx's (sqlx-postgres `migrate.rs`),
+so the kit and the OpenTier services (`sqlx migrate run`) can share one database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import zlib
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from . import config, db
+from .errors import MigrationError, NotMigrated
+
+if TYPE_CHECKING:
+    import psycopg
+
+LEDGER = "_sqlx_migrations"
+NO_TRANSACTION = b"-- no-transaction"
+_LOCK_SALT = 0x3D32AD9E
+_SUFFIXES = (".up.sql", ".down.sql", ".sql")
+
+_CREATE_LEDGER = f"""
+CREATE TABLE IF NOT EXISTS {LEDGER} (
+    version BIGINT PRIMARY KEY,
+    description TEXT NOT NULL,
+    installed_on TIMESTAMPTZ NOT NULL DEFAULT now(),
+    success BOOLEAN NOT NULL,
+    checksum BYTEA NOT NULL,
+    execution_time BIGINT NOT NULL
+)"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One migration of the folder: its up file and, if reversible, its down file."""
+
+    version: int
+    description: str
+    up_path: Path
+    down_path: Path | None = None
+
+    @property
+    def checksum(self) -> bytes:
+        """SHA-384 of the up file's exact bytes, as sqlx records it."""
+        return hashlib.sha384(self.up_path.read_bytes()).digest()
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    """One line of `migrate status`: a version and its state (applied, pending, changed, failed or unknown)."""
+
+    version: int
+    description: str
+    state: str
+
+
+@dataclass(frozen=True)
+class _Applied:
+    version: int
+    description: str
+    success: bool
+    checksum: bytes
+
+
+def lock_id(database: str) -> int:
+    """sqlx's advisory lock key: 0x3d32ad9e * crc32(database name), as a wrapping signed 64-bit integer."""
+    product = (_LOCK_SALT * zlib.crc32(database.encode("utf-8"))) & 0xFFFF_FFFF_FFFF_FFFF
+    return product - (1 << 64) if product >= 1 << 63 else product
+
+
+def parse_filename(name: str) -> tuple[int, str, str] | None:
+    """(version, description, kind 'up'|'down'|'simple') by sqlx's rule, or None for a file sqlx ignores."""
+    head, sep, rest = name.partition("_")
+    if not sep or not rest.endswith(".sql"):
+        return None
+    try:
+        version = int(head)
+    except ValueError:
+        raise MigrationError(
+            f"The migration file name {name!r} does not start with an integer version: rename it to VERSION_NAME.up.sql."
+        ) from None
+    kind = "up" if rest.endswith(".up.sql") else "down" if rest.endswith(".down.sql") else "simple"
+    suffix = {"up": ".up.sql", "down": ".down.sql", "simple": ".sql"}[kind]
+    return version, rest[: -len(suffix)].replace("_", " "), kind
+
+
+def discover(folder: Path | str | None = None) -> list[Migration]:
+    """The folder's migrations, ordered by version."""
+    folder = Path(folder) if folder is not None else config.migrations_dir()
+    if not folder.is_dir():
+        raise MigrationError(f"The migrations folder {folder} does not exist: run from the project or restore it.")
+    ups: dict[int, tuple[str, Path]] = {}
+    downs: dict[int, Path] = {}
+    for path in sorted(folder.iterdir()):
+        parsed = parse_filename(path.name) if path.is_file() else None
+        if parsed is None:
+            continue
+        version, description, kind = parsed
+        target: dict = downs if kind == "down" else ups
+        if version in target:
+            raise MigrationError(f"Two migration files in {folder} share version {version}: give each a unique version.")
+        target[version] = path if kind == "down" else (description, path)
+    orphans = sorted(set(downs) - set(ups))
+    if orphans:
+        raise MigrationError(f"The down file of version {orphans[0]} in {folder} has no up file: add it or remove the down file.")
+    return [Migration(v, d, p, downs.get(v)) for v, (d, p) in sorted(ups.items())]
+
+
+def _ledger(conn: "psycopg.Connection") -> dict[int, _Applied] | None:
+    """The ledger's rows by version, or None when the ledger table does not exist."""
+    if conn.execute("SELECT to_regclass(%s)", (LEDGER,)).fetchone()[0] is None:
+        return None
+    rows = conn.execute(f"SELECT version, description, success, checksum FROM {LEDGER} ORDER BY version").fetchall()
+    return {r[0]: _Applied(r[0], r[1], r[2], bytes(r[3])) for r in rows}
+
+
+def _check(applied: dict[int, _Applied], migrations: list[Migration], folder: Path) -> None:
+    """Refuse (MigrationError) when the ledger and the folder disagree, as sqlx does."""
+    failed = [a.version for a in applied.values() if not a.success]
+    if failed:
+        raise MigrationError(
+            f"The ledger {LEDGER} marks migration {failed[0]} as failed (success = false): "
+            f"repair that migration's changes by hand, delete its ledger row, then migrate again."
+        )
+    known = {m.version: m for m in migrations}
+    missing = [v for v in applied if v not in known]
+    if missing:
+        raise MigrationError(
+            f"The database has migration {missing[0]} applied but {folder} lacks it: "
+            f"use the migrations folder this database was migrated with."
+        )
+    for version in applied:
+        if applied[version].checksum != known[version].checksum:
+            raise MigrationError(
+                f"Migration {version} was applied from a different file than {known[version].up_path.name}: "
+                f"restore the file as it was when applied (migrations are never edited after being applied)."
+            )
+
+
+@contextmanager
+def _locked(url: str | None) -> Iterator["psycopg.Connection"]:
+    """An autocommit connection holding sqlx's migration advisory lock (waiting for it if taken)."""
+    with db.connection(url, autocommit=True) as conn:
+        key = lock_id(conn.execute("SELECT current_database()").fetchone()[0])
+        conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            yield conn
+        finally:
+            if not conn.closed:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
+def _with_elapsed(params: tuple, start: int) -> tuple:
+    """Ledger parameters with the placeholder execution time replaced by the nanoseconds since `start`."""
+    return tuple(time.perf_counter_ns() - start if p is _ELAPSED else p for p in params)
+
+
+_ELAPSED = object()
+_INSERT = f"INSERT INTO {LEDGER} (version, description, success, checksum, execution_time) VALUES (%s, %s, TRUE, %s, %s)"
+_DELETE = f"DELETE FROM {LEDGER} WHERE version = %s"
+
+
+def _folder(folder: Path | str | None) -> Path:
+    return Path(folder) if folder is not None else config.migrations_dir()
+
+
+def _known_version(version: int, migrations: list[Migration], folder: Path) -> None:
+    if version != 0 and version not in {m.version for m in migrations}:
+        raise MigrationError(f"Version {version} is not in {folder}: give one of the versions `migrate status` lists.")
+
+
+def up(url: str | None = None, *, target: int | None = None, folder: Path | str | None = None) -> list[Migration]:
+    """Apply every pending migration (up to `target`), in version order; return those applied."""
+    folder = _folder(folder)
+    migrations = discover(folder)
+    if target is not None:
+        _known_version(target, migrations, folder)
+    done: list[Migration] = []
+    with _locked(url) as conn:
+        conn.execute(_CREATE_LEDGER)
+        applied = _ledger(conn) or {}  # re-read under the lock: a concurrent run may have applied some
+        _check(applied, migrations, folder)
+        for m in migrations:
+            if m.version in applied or (target is not None and m.version > target):
+                continue
+            _apply(conn, m, m.up_path, _INSERT, (m.version, m.description, m.checksum, _ELAPSED))
+            done.append(m)
+    return done
+
+
+def _apply(conn: "psycopg.Connection", m: Migration, path: Path, ledger_sql: str, params: tuple) -> None:
+    """Run one migration file plus its ledger statement, in one transaction unless the file opts out."""
+    import psycopg
+
+    sql = path.read_bytes()
+    in_transaction = not sql.startswith(NO_TRANSACTION)
+    with conn.transaction() if in_transaction else nullcontext():
+        start = time.perf_counter_ns()
+        try:
+            conn.execute(sql)
+        except psycopg.Error as exc:
+            first = (str(exc).strip().splitlines() or ["unknown error"])[0].rstrip(".")
+            undone = "its changes were rolled back" if in_transaction else "it ran without a transaction: check what it left"
+            raise MigrationError(
+                f"Migration {m.version} ({m.description}) failed in {path.name} ({first}); {undone}: fix the file and migrate again."
+            ) from None
+        conn.execute(ledger_sql, _with_elapsed(params, start))
+
+
+def down(
+    url: str | None = None, *, to: int | None = None, all: bool = False, folder: Path | str | None = None
+) -> list[Migration]:
+    """Revert the last applied migration (or every one newer than `to`, or all), newest first; return those reverted."""
+    if to is not None and all:
+        raise MigrationError("Give either a version to revert to or all, not both.")
+    folder = _folder(folder)
+    migrations = discover(folder)
+    if to is not None:
+        _known_version(to, migrations, folder)
+    done: list[Migration] = []
+    with _locked(url) as conn:
+        applied = _ledger(conn) or {}
+        _check(applied, migrations, folder)
+        newest_first = [m for m in reversed(migrations) if m.version in applied]
+        if all or to is not None:
+            chosen = [m for m in newest_first if all or m.version > to]
+        else:
+            chosen = newest_first[:1]
+        lacking = [m.version for m in chosen if m.down_path is None]
+        if lacking:
+            raise MigrationError(f"Migration {lacking[0]} has no down file, so it cannot be reverted: add its .down.sql.")
+        for m in chosen:
+            assert m.down_path is not None  # checked above
+            _apply(conn, m, m.down_path, _DELETE, (m.version,))
+            done.append(m)
+    return done
+
+
+def status(url: str | None = None, *, folder: Path | str | None = None) -> list[MigrationStatus]:
+    """Each version of the folder and the ledger with its state: applied, pending, changed, failed or unknown."""
+    migrations = discover(folder)
+    with db.connection(url, autocommit=True, read_only=True) as conn:
+        applied = _ledger(conn) or {}
+    rows: dict[int, MigrationStatus] = {}
+    for m in migrations:
+        a = applied.get(m.version)
+        state = (
+            "pending" if a is None
+            else "failed" if not a.success
+            else "changed" if a.checksum != m.checksum
+            else "applied"
+        )
+        rows[m.version] = MigrationStatus(m.version, m.description, state)
+    for v, a in applied.items():
+        if v not in rows:
+            rows[v] = MigrationStatus(v, a.description, "unknown")
+    return [rows[v] for v in sorted(rows)]
+
+
+def _display_url(conn: "psycopg.Connection") -> str:
+    info = conn.info
+    host = info.host if not info.host.startswith("/") else ""
+    query = f"?host={info.host}&port={info.port}" if not host else ""
+    return f"postgresql://{info.user}@{host}{':' + str(info.port) if host else ''}/{info.dbname}{query}"
+
+
+def require_migrated(conn_or_url: Any = None, *, folder: Path | str | None = None) -> None:
+    """Raise NotMigrated unless every migration of the folder is applied to the database."""
+    if conn_or_url is None or isinstance(conn_or_url, str):
+        with db.connection(conn_or_url, autocommit=True, read_only=True) as conn:
+            return require_migrated(conn, folder=folder)
+    if not hasattr(conn_or_url, "info") or not hasattr(conn_or_url.info, "dbname"):
+        # A SQLAlchemy Engine or Connection: check on a libpq connection of our own.
+        engine = getattr(conn_or_url, "engine", conn_or_url)
+        return require_migrated(db.engine_url(engine), folder=folder)
+    conn = conn_or_url
+    applied = _ledger(conn) or {}
+    wanted = {m.version for m in discover(folder)}
+    if not wanted <= {v for v, a in applied.items() if a.success}:
+        raise NotMigrated(
+            f"The database at {db.mask_url(_display_url(conn))} has no OpenTier schema (or is behind): "
+            f"run `opentier-explore migrate`."
+        )
