@@ -30,7 +30,7 @@ lab: install ## set up, start PostgreSQL, migrate, seed demo data if empty, open
 	$(BIN)/opentier-explore lab
 
 demo: install ## the headless twin of `make lab`: run every notebook into reports/*.html
-	$(BIN)/opentier-explore report --setup
+	$(BIN)/opentier-explore report
 
 db-stop: ## stop the embedded PostgreSQL server
 	@test -x $(BIN)/opentier-explore && $(BIN)/opentier-explore db stop || true

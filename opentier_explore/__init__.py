@@ -15,16 +15,17 @@ except ImportError:  # older platformdirs
 
 from .db import connect  # noqa: E402
 from .errors import OpentierError  # noqa: E402
+from .prepare import require_data  # noqa: E402
 from .load import load, load_all  # noqa: E402  (binds the functions over the submodule's name)
 
 __version__ = "0.1.0"
-__all__ = ["connect", "load", "load_all", "metrics", "OpentierError", "__version__"]
+__all__ = ["connect", "load", "load_all", "metrics", "require_data", "OpentierError", "__version__"]
 
 
 def __getattr__(name: str):
-    # Loading and metrics pull in pandas: import them only when asked for.
-    if name == "metrics":
-        from . import metrics
+    # metrics and plots pull in lifelines and matplotlib: imported on first use.
+    if name in ("metrics", "plots"):
+        import importlib
 
-        return metrics
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'opentier_explore' has no attribute {name!r}")

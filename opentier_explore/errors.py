@@ -8,6 +8,10 @@ class OpentierError(Exception):
 
     exit_code = 1
 
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows this instead of a traceback: one sentence in a notebook too.
+        return [f"{type(self).__name__}: {self}"]
+
 
 class ConfigError(OpentierError):
     """A setting, URL or argument is malformed."""
@@ -40,6 +44,10 @@ class UnknownNameError(SchemaError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else ""
+
+
+class ReportError(OpentierError):
+    """A notebook failed while being executed into a report."""
 
 
 class SeedError(OpentierError):

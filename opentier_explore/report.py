@@ -1,0 +1,104 @@
+"""Executing the notebooks into HTML reports, and starting JupyterLab on them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from . import config
+from .errors import ConfigError, ReportError
+
+#: Seconds one notebook cell may run before the report gives up.
+CELL_TIMEOUT = 600
+
+
+def notebooks(names: Sequence[str] | None = None) -> list[Path]:
+    """The notebooks to run: `names` (paths or stems in notebooks/), else every notebook there, sorted."""
+    folder = config.notebooks_dir()
+    if not names:
+        return sorted(folder.glob("[0-9]*.ipynb"))
+    found = []
+    for name in names:
+        candidates = [Path(name), folder / name, folder / f"{name}.ipynb"]
+        path = next((p for p in candidates if p.is_file() and p.suffix == ".ipynb"), None)
+        if path is None:
+            known = ", ".join(p.stem for p in sorted(folder.glob("*.ipynb")))
+            raise ConfigError(f"No notebook named {name!r}: choose one of {known}.")
+        found.append(path.resolve())
+    return found
+
+
+@contextmanager
+def _database_env(url: str) -> Iterator[None]:
+    old = os.environ.get(config.DATABASE_URL_ENV)
+    os.environ[config.DATABASE_URL_ENV] = url
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(config.DATABASE_URL_ENV, None)
+        else:
+            os.environ[config.DATABASE_URL_ENV] = old
+
+
+def _execute(path: Path, out_dir: Path) -> Path:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        lines = [line for line in str(exc).splitlines() if line.strip()]
+        raise ReportError(f"Notebook {path.name} failed: {lines[-1] if lines else exc}; open it with `make lab` to see where.") from None
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    out = out_dir / f"{path.stem}.html"
+    out.write_text(body, encoding="utf-8")
+    return out
+
+
+def report(names: Sequence[str] | None = None, *, url: str | None = None, out_dir: Path | None = None) -> list[Path]:
+    """Prepare the database, execute notebooks and write one HTML report each; their paths."""
+    from .prepare import prepare
+
+    paths = notebooks(names)
+    libpq = prepare(url)
+    out_dir = out_dir or config.reports_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with _database_env(libpq):
+        for path in paths:
+            print(f"running {path.name}…", flush=True)
+            written.append(_execute(path, out_dir))
+    return written
+
+
+def lab_command(extra_args: Sequence[str] = ()) -> list[str]:
+    """The JupyterLab command line: the project as its root, opening on notebooks/."""
+    cmd = [
+        sys.executable, "-m", "jupyterlab",
+        f"--ServerApp.root_dir={config.PROJECT_DIR}",
+        f"--LabApp.default_url=/lab/tree/{config.notebooks_dir().name}",
+    ]
+    if os.name == "posix" and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    return cmd + list(extra_args)
+
+
+def lab(*, url: str | None = None, extra_args: Sequence[str] = ()) -> int:
+    """Prepare the database and run JupyterLab on notebooks/ with DATABASE_URL in the kernels' environment."""
+    from .prepare import prepare
+
+    libpq = prepare(url)
+    env = dict(os.environ, **{config.DATABASE_URL_ENV: libpq})
+    try:
+        return subprocess.call(lab_command(extra_args), env=env)
+    except KeyboardInterrupt:
+        return 0
