@@ -21,10 +21,10 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 test: install ## the whole suite, notebooks included (nbval), against a throw-away local PostgreSQL
-	$(BIN)/python -m pytest -p no:cacheprovider
+	$(BIN)/python -m pytest
 
 test-fast: install ## unit tests only (no database)
-	$(BIN)/python -m pytest -p no:cacheprovider tests/unit
+	$(BIN)/python -m pytest tests/unit
 
 lab: install ## set up, start PostgreSQL, migrate, seed demo data if empty, open JupyterLab on notebooks/
 	$(BIN)/opentier-explore lab
