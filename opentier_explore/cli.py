@@ -110,7 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--database-url", metavar="URL", default=argparse.SUPPRESS,
         help="any PostgreSQL server (default: $DATABASE_URL, else the embedded server)",
     )
-    parser = _Parser(prog="opentier-explore", description=__doc__, parents=[common])
+    parser = _Parser(
+        prog="opentier-explore",
+        description="Explore the OpenTier database: a local PostgreSQL, sqlx migrations, synthetic data, notebooks.",
+        parents=[common],
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     db = sub.add_parser("db", help="the embedded PostgreSQL server's life", parents=[common])
