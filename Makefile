@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-fast lab demo db-stop bench clean
+.PHONY: help install test test-fast lab demo notebooks db-stop bench clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ lab: install ## set up, start PostgreSQL, migrate, seed demo data if empty, open
 
 demo: install ## the headless twin of `make lab`: run every notebook into reports/*.html
 	$(BIN)/opentier-explore report
+
+notebooks: install ## re-execute the notebooks in place on a throw-away demo database (seed 42); commit the result
+	$(BIN)/python -c 'from opentier_explore.report import refresh; refresh()'
 
 db-stop: ## stop the embedded PostgreSQL server
 	@test -x $(BIN)/opentier-explore && $(BIN)/opentier-explore db stop || true

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from pathlib import Path
+from contextlib import ExitStack
 
 import pytest
 
-_state: dict[str, Path] = {}
+_stack = ExitStack()
+_started: list[bool] = []
 
 
 def _is_notebook_item(item: pytest.Item) -> bool:
@@ -24,26 +23,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Before the first notebook's kernel starts: a fresh local server, migrated and seeded (demo, 42)."""
-    if not _is_notebook_item(item) or "home" in _state:
+    if not _is_notebook_item(item) or _started:
         return
-    import seed
-    from opentier_explore import migrate, server
+    from opentier_explore.prepare import throwaway
 
-    home = Path(tempfile.mkdtemp(prefix="otnb-"))
-    _state["home"] = home
-    url = server.start(home / "pgdata")
-    migrate.up(url)
-    seed.run(url, profile="demo", seed=42, progress=False)
-    os.environ["DATABASE_URL"] = url
+    _started.append(True)
+    previous = os.environ.get("DATABASE_URL")  # the stored outputs are demo/42's, never a user's database
+    os.environ["DATABASE_URL"] = _stack.enter_context(throwaway())
+    _stack.callback(_restore, previous)
+
+
+def _restore(previous: str | None) -> None:
+    if previous is None:
+        os.environ.pop("DATABASE_URL", None)
+    else:
+        os.environ["DATABASE_URL"] = previous
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Stop and delete the notebooks' server."""
-    home = _state.pop("home", None)
-    if home is None:
-        return
-    from opentier_explore import server
-
-    os.environ.pop("DATABASE_URL", None)
-    server.stop(home / "pgdata")
-    shutil.rmtree(home, ignore_errors=True)
+    _stack.close()

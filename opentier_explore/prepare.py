@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
 from . import config, db
 from .errors import NotMigrated
@@ -64,3 +68,22 @@ def require_data(engine: "sqlalchemy.Engine") -> None:
             f"The database at {db.mask_url(url)} is migrated but holds no OpenTier data: "
             "run `opentier-explore seed --profile demo` (or `make lab`)."
         )
+
+
+@contextmanager
+def throwaway(profile: str = DEMO_PROFILE, seed_value: int = DEMO_SEED) -> Iterator[str]:
+    """A private local server in a temporary directory, migrated and seeded; its URL. Deleted on exit."""
+    import seed
+
+    from . import migrate, server
+
+    home = Path(tempfile.mkdtemp(prefix="otnb-"))
+    pgdata = home / "pgdata"
+    try:
+        url = server.start(pgdata)
+        migrate.up(url)
+        seed.run(url, profile=profile, seed=seed_value, progress=False)
+        yield url
+    finally:
+        server.stop(pgdata)
+        shutil.rmtree(home, ignore_errors=True)

@@ -45,19 +45,29 @@ def _database_env(url: str) -> Iterator[None]:
             os.environ[config.DATABASE_URL_ENV] = old
 
 
-def _execute(path: Path, out_dir: Path) -> Path:
+def _run(path: Path):
+    """The notebook at `path`, executed top to bottom in a fresh kernel (timing metadata not recorded)."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
-    from nbconvert import HTMLExporter
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb, timeout=CELL_TIMEOUT, kernel_name="python3", record_timing=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     try:
         client.execute()
     except CellExecutionError as exc:
         lines = [line for line in str(exc).splitlines() if line.strip()]
         raise ReportError(f"Notebook {path.name} failed: {lines[-1] if lines else exc}; open it with `make lab` to see where.") from None
+    return nb
+
+
+def _execute(path: Path, out_dir: Path) -> Path:
+    from nbconvert import HTMLExporter
+
+    nb = _run(path)
     body, _ = HTMLExporter().from_notebook_node(nb)
     out = out_dir / f"{path.stem}.html"
     out.write_text(body, encoding="utf-8")
@@ -78,6 +88,31 @@ def report(names: Sequence[str] | None = None, *, url: str | None = None, out_di
             print(f"running {path.name}…", flush=True)
             written.append(_execute(path, out_dir))
     return written
+
+
+def strip_volatile(nb) -> None:
+    """Drop metadata that changes from run to run or machine to machine; outputs stay."""
+    nb.metadata.pop("widgets", None)
+    nb.metadata.get("language_info", {}).pop("version", None)
+    for cell in nb.cells:
+        for key in ("execution", "collapsed", "scrolled"):
+            cell.metadata.pop(key, None)
+
+
+def refresh(names: Sequence[str] | None = None) -> list[Path]:
+    """Re-execute notebooks in place against a throw-away demo database (seed 42), as nbval will check them."""
+    import nbformat
+
+    from .prepare import throwaway
+
+    paths = notebooks(names)
+    with throwaway() as url, _database_env(url):
+        for path in paths:
+            print(f"refreshing {path.name}…", flush=True)
+            nb = _run(path)
+            strip_volatile(nb)
+            nbformat.write(nb, path)
+    return paths
 
 
 def lab_command(extra_args: Sequence[str] = ()) -> list[str]:
