@@ -85,5 +85,5 @@ def without_ledger(snapshot: dict[str, Any]) -> dict[str, Any]:
     out["columns"] = {t: c for t, c in snapshot["columns"].items() if t != LEDGER}
     out["constraints"] = {k: v for k, v in snapshot["constraints"].items() if k[0] != LEDGER}
     out["indexes"] = {k: v for k, v in snapshot["indexes"].items() if not k.startswith(LEDGER)}
-    out["types"] = [t for t in snapshot["types"] if t.lstrip("_") != LEDGER]
+    out["types"] = [t for t in snapshot["types"] if t not in (LEDGER, "_" + LEDGER)]  # row type, array type
     return out
