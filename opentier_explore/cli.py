@@ -66,6 +66,8 @@ def _migrate(args: argparse.Namespace) -> int:
             print(f"{r.version:>16}  {r.state:<8} {r.description}")
         if not rows:
             print("no migrations found")
+        if args.check:
+            migrate.require_migrated(url)
     return 0
 
 
@@ -134,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     down = migsub.add_parser("down", help="revert the last migration, or down to a version", parents=[common])
     down.add_argument("--to", type=int, metavar="VERSION", help="revert every migration newer than VERSION")
     down.add_argument("--all", action="store_true", help="revert every migration")
-    migsub.add_parser("status", help="list each version: applied, pending, changed or unknown", parents=[common])
+    st = migsub.add_parser("status", help="list each version: applied, pending, changed or unknown", parents=[common])
+    st.add_argument("--check", action="store_true", help="exit non-zero unless every migration is applied")
 
     sd = sub.add_parser("seed", help="fill the database with synthetic OpenTier data", parents=[common])
     sd.add_argument("--profile", default="tiny", help="tiny, demo, large, or a path to a profile .toml (default: tiny)")

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     import sqlalchemy
 
 _SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2", "postgresql+asyncpg")
-_USERINFO = re.compile(r"(?P<pre>://[^:/@?#]*):(?P<pw>[^@/?#]*)@")
+# The user part may follow a scheme or start the string (a URL typed without one); the password runs to the
+# last "@" of the token, so unencoded "/", "?" or "@" in it are masked too (over-masking is the safe side).
+_USERINFO = re.compile(r"(?P<pre>(?:^|://)[^:/@?#\s]*):(?!//)(?P<pw>\S*)@")
 _PW_PARAM = re.compile(r"(?P<key>password\s*=\s*)(?P<pw>'[^']*'|[^\s&]*)", re.IGNORECASE)
 
 
@@ -36,11 +38,17 @@ def normalize_url(url: str) -> str:
         )
     libpq = f"postgresql://{rest}"
     try:
-        conninfo.conninfo_to_dict(libpq)
+        params = conninfo.conninfo_to_dict(libpq)
     except Exception as exc:  # psycopg raises ProgrammingError for any parse failure
         raise ConfigError(
             f"The database URL {mask_url(url)!r} is malformed: use postgresql://USER:PASSWORD@HOST:PORT/DATABASE."
         ) from exc
+    # libpq would reject a non-numeric port only after psycopg failed to resolve the host, with a misleading message.
+    ports = str(params.get("port") or "").split(",")
+    if any(p and not (p.isdigit() and 0 < int(p) < 65536) for p in ports):
+        raise ConfigError(
+            f"The database URL {mask_url(url)!r} has an invalid port: use postgresql://USER:PASSWORD@HOST:PORT/DATABASE."
+        )
     return libpq
 
 
@@ -82,7 +90,7 @@ def translate(exc: Exception, url: str) -> OpentierError:
     m = re.search(r'role "([^"]+)" does not exist', text)
     if m:
         return ConnectionFailed(f"User {m.group(1)!r} does not exist on the server at {where}: fix the user in DATABASE_URL.")
-    if "invalid" in low and ("option" in low or "uri" in low or "conninfo" in low or "integer" in low):
+    if "invalid" in low and ("option" in low or "uri" in low or "conninfo" in low or "integer" in low or " value" in low):
         return ConfigError(f"The database URL {where!r} is malformed: use postgresql://USER:PASSWORD@HOST:PORT/DATABASE.")
     return ConnectionFailed(
         f"Cannot reach a PostgreSQL server at {where}: start it (`opentier-explore db start` for the embedded one) or fix DATABASE_URL."
