@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 LEDGER = "_sqlx_migrations"
 NO_TRANSACTION = b"-- no-transaction"
 _LOCK_SALT = 0x3D32AD9E
-_SUFFIXES = (".up.sql", ".down.sql", ".sql")
 
 _CREATE_LEDGER = f"""
 CREATE TABLE IF NOT EXISTS {LEDGER} (
@@ -85,9 +84,10 @@ def parse_filename(name: str) -> tuple[int, str, str] | None:
         raise MigrationError(
             f"The migration file name {name!r} does not start with an integer version: rename it to VERSION_NAME.up.sql."
         ) from None
-    kind = "up" if rest.endswith(".up.sql") else "down" if rest.endswith(".down.sql") else "simple"
-    suffix = {"up": ".up.sql", "down": ".down.sql", "simple": ".sql"}[kind]
-    return version, rest[: -len(suffix)].replace("_", " "), kind
+    for kind, suffix in (("up", ".up.sql"), ("down", ".down.sql"), ("simple", ".sql")):
+        if rest.endswith(suffix):
+            return version, rest[: -len(suffix)].replace("_", " "), kind
+    raise AssertionError("unreachable: rest ends with .sql")
 
 
 def discover(folder: Path | str | None = None) -> list[Migration]:
@@ -152,18 +152,16 @@ def _locked(url: str | None) -> Iterator["psycopg.Connection"]:
         try:
             yield conn
         finally:
-            if not conn.closed:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            _unlock(conn, key)
 
 
-def _with_elapsed(params: tuple, start: int) -> tuple:
-    """Ledger parameters with the placeholder execution time replaced by the nanoseconds since `start`."""
-    return tuple(time.perf_counter_ns() - start if p is _ELAPSED else p for p in params)
+def _unlock(conn: "psycopg.Connection", key: int) -> None:
+    import psycopg
 
-
-_ELAPSED = object()
-_INSERT = f"INSERT INTO {LEDGER} (version, description, success, checksum, execution_time) VALUES (%s, %s, TRUE, %s, %s)"
-_DELETE = f"DELETE FROM {LEDGER} WHERE version = %s"
+    try:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    except psycopg.Error:
+        pass  # a broken connection has lost its session, and the lock with it
 
 
 def _folder(folder: Path | str | None) -> Path:
@@ -189,15 +187,17 @@ def up(url: str | None = None, *, target: int | None = None, folder: Path | str 
         for m in migrations:
             if m.version in applied or (target is not None and m.version > target):
                 continue
-            _apply(conn, m, m.up_path, _INSERT, (m.version, m.description, m.checksum, _ELAPSED))
+            _apply(conn, m, reverting=False)
             done.append(m)
     return done
 
 
-def _apply(conn: "psycopg.Connection", m: Migration, path: Path, ledger_sql: str, params: tuple) -> None:
-    """Run one migration file plus its ledger statement, in one transaction unless the file opts out."""
+def _apply(conn: "psycopg.Connection", m: Migration, *, reverting: bool) -> None:
+    """Run the up (or down) file and record it in (or delete it from) the ledger, in one transaction unless it opts out."""
     import psycopg
 
+    path = m.down_path if reverting else m.up_path
+    assert path is not None  # down() refuses migrations without a down file first
     sql = path.read_bytes()
     in_transaction = not sql.startswith(NO_TRANSACTION)
     with conn.transaction() if in_transaction else nullcontext():
@@ -210,7 +210,14 @@ def _apply(conn: "psycopg.Connection", m: Migration, path: Path, ledger_sql: str
             raise MigrationError(
                 f"Migration {m.version} ({m.description}) failed in {path.name} ({first}); {undone}: fix the file and migrate again."
             ) from None
-        conn.execute(ledger_sql, _with_elapsed(params, start))
+        if reverting:
+            conn.execute(f"DELETE FROM {LEDGER} WHERE version = %s", (m.version,))
+        else:
+            conn.execute(
+                f"INSERT INTO {LEDGER} (version, description, success, checksum, execution_time)"
+                " VALUES (%s, %s, TRUE, %s, %s)",
+                (m.version, m.description, m.checksum, time.perf_counter_ns() - start),
+            )
 
 
 def down(
@@ -236,8 +243,7 @@ def down(
         if lacking:
             raise MigrationError(f"Migration {lacking[0]} has no down file, so it cannot be reverted: add its .down.sql.")
         for m in chosen:
-            assert m.down_path is not None  # checked above
-            _apply(conn, m, m.down_path, _DELETE, (m.version,))
+            _apply(conn, m, reverting=True)
             done.append(m)
     return done
 
@@ -264,6 +270,7 @@ def status(url: str | None = None, *, folder: Path | str | None = None) -> list[
 
 
 def _display_url(conn: "psycopg.Connection") -> str:
+    """A URL naming the connection's server and database (psycopg never exposes the password)."""
     info = conn.info
     host = info.host if not info.host.startswith("/") else ""
     query = f"?host={info.host}&port={info.port}" if not host else ""
@@ -280,7 +287,15 @@ def require_migrated(conn_or_url: Any = None, *, folder: Path | str | None = Non
         engine = getattr(conn_or_url, "engine", conn_or_url)
         return require_migrated(db.engine_url(engine), folder=folder)
     conn = conn_or_url
-    applied = _ledger(conn) or {}
+    from psycopg.pq import TransactionStatus
+
+    # Leave the caller's connection as found: end the transaction our SELECTs open, if none was open before.
+    idle = not conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE
+    try:
+        applied = _ledger(conn) or {}
+    finally:
+        if idle:
+            conn.rollback()
     wanted = {m.version for m in discover(folder)}
     if not wanted <= {v for v, a in applied.items() if a.success}:
         raise NotMigrated(

@@ -101,6 +101,8 @@ def test_require_migrated_accepts_connections_and_engines(url: str) -> None:
     migrate.up(url)
     with psycopg.connect(url) as conn:
         migrate.require_migrated(conn)
+        # The caller's connection is left as found, not idle in a transaction.
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     engine = db.connect(url)
     try:
         migrate.require_migrated(engine)
@@ -189,8 +191,13 @@ def test_a_failing_migration_rolls_back_and_leaves_nothing(url: str, folder: Pat
     # The earlier migrations each committed on their own; the failing one left no table and no ledger row.
     assert [r[0] for r in ledger(url)] == VERSIONS
     assert "extra_step" not in catalog(url)["columns"]
-    (folder / f"{EXTRA}_extra_step.up.sql").write_text("CREATE TABLE extra_step (id int);\n")
+    # Files are sent as they are: a "%" is not a placeholder.
+    (folder / f"{EXTRA}_extra_step.up.sql").write_text(
+        "CREATE TABLE extra_step (id int);\nCOMMENT ON TABLE extra_step IS '100% extra';\n"
+    )
     assert [m.version for m in migrate.up(url, folder=folder)] == [EXTRA]
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT obj_description('extra_step'::regclass)").fetchone()[0] == "100% extra"
 
 
 def test_no_transaction_migration_runs_outside_a_transaction(url: str, folder: Path) -> None:
