@@ -235,7 +235,7 @@ def _waiting_on_advisory_lock(admin: psycopg.Connection, dbname: str) -> list[in
 
 
 def test_migrate_waits_for_the_lock_and_applies_everything_once(url: str, pg) -> None:
-    dbname = url.split("/")[3].split("?")[0]
+    dbname = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
     key = migrate.lock_id(dbname)
     results: list[list] = [[], []]
     errors: list[BaseException] = []
