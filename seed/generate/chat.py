@@ -1,0 +1,275 @@
+"""Conversations and their message trees (built parent-first), the `messages` mirror, and user memories."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .common import MINUTE, US, Ctx, Table, esc, group_starts, lognormal_us, pick, position_in_group, ts, uuids, words
+
+_USER, _ASSISTANT, _SYSTEM = 0, 1, 2
+_ROLE = ("user", "assistant", "system")
+_SYSTEM_PROMPTS = (
+    "You are OpenTier, a helpful assistant. Answer from the knowledge base and cite your sources.",
+    "You are a patient tutor. Explain step by step and check understanding.",
+    "You are a senior engineer reviewing code. Be concise and concrete.",
+)
+_TITLES = ("Help with {t}", "{T} question", "{T}", "Debugging {t}", "Learning {t}", "{T} best practices")
+_CLIENTS = ("web", "desktop", "api", "mobile")
+_CLIENT_W = (0.6, 0.2, 0.1, 0.1)
+_MODELS = ("opentier-rag-v1", "opentier-rag-v2")
+_K = 24  # text variants per topic and kind
+
+
+@dataclass
+class _Msgs:
+    """Messages as parallel arrays; `parent` and the others index the global message list."""
+
+    conv: np.ndarray
+    parent: np.ndarray
+    role: np.ndarray
+    time: np.ndarray
+    depth: np.ndarray
+    flag: np.ndarray  # 0 plain, 1 regenerated answer, 2 edited question, 3 on a branch
+
+
+def _chain(ctx: Ctx, base: int, conv, first_parent, first_role, t0, depth0, length, flag) -> _Msgs:
+    """Linear chains, one per row of the arguments: alternating user/assistant messages, each the parent of the next."""
+    rng = ctx.rng
+    total = int(length.sum())
+    pos = position_in_group(length)
+    g = np.repeat(np.arange(len(length)), length)
+    idx = base + np.arange(total, dtype=np.int64)
+    role = (first_role[g] + pos) % 2
+    think = lognormal_us(rng, 45 * US, 1.0, total)
+    answer = lognormal_us(rng, 7 * US, 0.5, total)
+    gap = np.where(role == _USER, think, answer)
+    gap[pos == 0] = 0
+    cs = np.cumsum(gap)
+    time = t0[g] + cs - np.repeat(cs[group_starts(length)], length)
+    fl = np.where(pos == 0, flag[g], np.where(flag[g] > 0, 3, 0))
+    return _Msgs(conv[g], np.where(pos == 0, first_parent[g], idx - 1), role, time, depth0[g] + pos, fl)
+
+
+def _fit(m: _Msgs, length: np.ndarray, start: np.ndarray, limit: int) -> None:
+    """Squeeze each chain's timeline so its last message is not after `limit` (order is kept)."""
+    g = np.repeat(np.arange(len(length)), length)
+    end = np.zeros(len(length), dtype=np.int64)
+    np.maximum.at(end, g, m.time)
+    s = start
+    scale = np.where(end > limit, (limit - s) / np.maximum(end - s, 1), 1.0)
+    m.time = np.where(scale[g] < 1, s[g] + ((m.time - s[g]) * scale[g]).astype(np.int64), m.time)
+
+
+def _concat(parts: list[_Msgs]) -> _Msgs:
+    return _Msgs(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("conv", "parent", "role", "time", "depth", "flag")))
+
+
+def _branches(ctx: Ctx, m: _Msgs, base: int, among: np.ndarray) -> _Msgs:
+    """Alternative continuations: regenerated answers and edited questions, as siblings of messages in `among`."""
+    rng, maxd = ctx.rng, ctx.p("conversations.max_depth")
+    r = rng.random(len(among))
+    role = m.role[among]
+    regen = (role == _ASSISTANT) & (r < ctx.p("conversations.regenerate_prob"))
+    edit = (role == _USER) & (r < ctx.p("conversations.edit_prob"))
+    pick_ = among[regen | edit]
+    is_regen = m.role[pick_] == _ASSISTANT
+    k = len(pick_)
+    more = np.where(rng.random(k) < 0.5, 0, rng.geometric(0.45, k))
+    length = np.where(is_regen, 1 + 2 * more, 2 + 2 * more)
+    length = np.maximum(np.minimum(length, maxd - m.depth[pick_] + 1), 1)
+    delay = np.where(is_regen, lognormal_us(rng, 40 * US, 0.8, k), lognormal_us(rng, 180 * US, 1.0, k))
+    out = _chain(ctx, base, m.conv[pick_], m.parent[pick_], m.role[pick_], m.time[pick_] + delay, m.depth[pick_],
+                 length, np.where(is_regen, 1, 2))
+    out.time = np.minimum(out.time, ctx.as_of)
+    return out
+
+
+def _pools(ctx: Ctx) -> tuple[list[str], list[str]]:
+    """Per topic, `_K` question and `_K` answer texts (COPY-escaped)."""
+    rng = ctx.rng
+    topics, qs, sents = words("topics"), words("question_templates"), words("answer_sentences")
+    nt = len(topics)
+    q_t = rng.integers(0, len(qs), nt * _K)
+    other = rng.integers(0, nt, (nt * _K, 4))
+    n_sent = rng.integers(2, 6, nt * _K)
+    s_i = rng.integers(0, len(sents), (nt * _K, 5))
+    para = rng.random(nt * _K) < 0.3
+    questions, answers = [], []
+    for j in range(nt * _K):
+        t = topics[j // _K]
+        questions.append(esc(qs[q_t[j]].format(topic=t, topic2=topics[other[j, 0]])))
+        body = [sents[s_i[j, i]].format(topic=t, topic2=topics[other[j, 1 + i % 3]]) for i in range(n_sent[j])]
+        sep = "\n\n" if para[j] else " "
+        answers.append(esc(body[0] + sep + " ".join(body[1:])) if len(body) > 1 else esc(body[0]))
+    return questions, answers
+
+
+def generate(ctx: Ctx) -> list[Table]:
+    """Rows of conversations, chat_messages, messages and user_memories."""
+    rng, st = ctx.rng, ctx.state
+    topics = words("topics")
+    n_conv = ctx.p("conversations.count")
+    s_owner, s_created = st["session_owner"], st["session_created"]
+    n_orph = int(round(ctx.p("conversations.orphan_share") * n_conv)) if len(s_owner) else n_conv
+    n_real = n_conv - n_orph
+    sess = rng.integers(0, len(s_owner), n_real) if n_real else np.zeros(0, np.int64)
+    start_real = s_created[sess] + rng.exponential(5 * MINUTE, n_real).astype(np.int64)
+    ghosts = uuids(rng, max(1, n_orph // 3))
+    ghost_of = rng.integers(0, len(ghosts), n_orph)
+    start_orph = ctx.start + (rng.random(n_orph) * (ctx.as_of - ctx.start)).astype(np.int64)
+    user_txt = np.concatenate([st["user_ids"][s_owner[sess]], ghosts[ghost_of]]) if n_conv else np.zeros(0, "U36")
+    owner = np.concatenate([s_owner[sess], np.full(n_orph, -1)])
+    limit = ctx.as_of - MINUTE
+    start = np.minimum(np.concatenate([start_real, start_orph]), limit - MINUTE)
+    order = np.argsort(start, kind="stable")
+    user_txt, owner, start = user_txt[order], owner[order], start[order]
+    conv_ids = uuids(rng, n_conv)
+    topic = rng.integers(0, len(topics), n_conv)
+
+    # Spines: an optional system prompt, then question/answer turns, most conversations short.
+    maxd = ctx.p("conversations.max_depth")
+    sys = rng.random(n_conv) < ctx.p("conversations.system_prompt_share")
+    long = rng.random(n_conv) < ctx.p("conversations.long_share")
+    turns = np.where(long, rng.geometric(1 / ctx.p("conversations.long_mean_turns"), n_conv),
+                     rng.geometric(1 / ctx.p("conversations.short_mean_turns"), n_conv))
+    turns = np.minimum(turns, (maxd - sys) // 2)
+    length = np.maximum(2 * turns - (rng.random(n_conv) < ctx.p("conversations.unanswered_share")), 1)
+    sys_conv = np.flatnonzero(sys)
+    n_sys = len(sys_conv)
+    sys_m = _Msgs(sys_conv, np.full(n_sys, -1), np.full(n_sys, _SYSTEM), start[sys_conv], np.ones(n_sys, np.int64),
+                  np.zeros(n_sys, np.int64))
+    first_parent = np.full(n_conv, -1, dtype=np.int64)
+    first_parent[sys_conv] = np.arange(n_sys)
+    spine = _chain(ctx, n_sys, np.arange(n_conv), first_parent, np.zeros(n_conv, np.int64),
+                   start + sys * 1000, 1 + sys.astype(np.int64), length, np.zeros(n_conv, np.int64))
+    _fit(spine, length, start, limit)
+    parts = [sys_m, spine]
+    m = _concat(parts)
+    b1 = _branches(ctx, m, len(m.conv), np.arange(n_sys, len(m.conv)))
+    m = _concat([m, b1])
+    b2 = _branches(ctx, m, len(m.conv), np.arange(len(m.conv) - len(b1.conv), len(m.conv)))
+    m = _concat([m, b2])
+    n_spine = n_sys + len(spine.conv)
+    _faults(ctx, m)
+    total = len(m.conv)
+    ids = uuids(rng, total)
+
+    # Content from per-topic pools; sources cite chunks that existed at the time; metadata tells edits/regenerations.
+    questions, answers = _pools(ctx)
+    var = rng.integers(0, _K, total)
+    pool_i = topic[m.conv] * _K + var
+    sys_i = rng.integers(0, len(_SYSTEM_PROMPTS), total)
+    role_l, pool_l = m.role.tolist(), pool_i.tolist()
+    content = [questions[p] if r == _USER else answers[p] if r == _ASSISTANT else _SYSTEM_PROMPTS[s]
+               for r, p, s in zip(role_l, pool_l, sys_i.tolist())]
+    sources = _sources(ctx, m)
+    ptok = rng.integers(200, 3000, total)
+    ctok = rng.integers(40, 900, total)
+    lat = rng.integers(600, 9000, total)
+    model = rng.integers(0, 2, total)
+    meta = []
+    for r, f, a, b, c, mo in zip(role_l, m.flag.tolist(), ptok.tolist(), ctok.tolist(), lat.tolist(), model.tolist()):
+        if r == _ASSISTANT:
+            extra = ', "regenerated": true' if f == 1 else ""
+            meta.append(f'{{"model": "{_MODELS[mo]}", "prompt_tokens": {a}, "completion_tokens": {b}, '
+                        f'"latency_ms": {c}{extra}}}')
+        else:
+            meta.append('{"edited": true}' if f == 2 else "{}")
+    parent_txt = [None if p < 0 else ids[p] for p in m.parent.tolist()]
+    chat = Table("chat_messages", ["id", "conversation_id", "parent_id", "role", "content", "sources", "metadata",
+                                   "created_at"], [
+        ids.tolist(), conv_ids[m.conv].tolist(), parent_txt, [_ROLE[r] for r in role_l], content, sources, meta,
+        ts(m.time),
+    ])
+
+    updated = start.copy()
+    np.maximum.at(updated, m.conv, m.time)
+    title_k = rng.integers(0, len(_TITLES), n_conv)
+    untitled = rng.random(n_conv) < ctx.p("conversations.untitled_share")
+    client = pick(rng, _CLIENTS, n_conv, _CLIENT_W)
+    titles = [None if u else esc(_TITLES[k].format(t=topics[t], T=topics[t][0].upper() + topics[t][1:]))
+              for u, k, t in zip(untitled.tolist(), title_k.tolist(), topic.tolist())]
+    conv_meta = [f'{{"client": "{_CLIENTS[c]}", "topic": "{topics[t]}"}}' for c, t in zip(client.tolist(), topic.tolist())]
+    convs = Table("conversations", ["id", "user_id", "title", "metadata", "created_at", "updated_at"], [
+        conv_ids.tolist(), user_txt.tolist(), titles, conv_meta, ts(start), ts(updated),
+    ])
+
+    # The Rust API mirrored the linear part of early conversations into `messages`, then stopped.
+    cutoff = ctx.start + int(ctx.p("conversations.mirror_share") * (ctx.as_of - ctx.start))
+    mir = np.flatnonzero(start[m.conv[:n_spine]] < cutoff)
+    messages = Table("messages", ["id", "conversation_id", "role", "content", "metadata", "created_at"], [
+        uuids(rng, len(mir)).tolist(), conv_ids[m.conv[mir]].tolist(), [_ROLE[role_l[i]] for i in mir.tolist()],
+        [content[i] for i in mir.tolist()], ['{"source": "api"}'] * len(mir), ts(m.time[mir]),
+    ])
+    return [convs, chat, messages, _memories(ctx, owner, updated, topic)]
+
+
+def _sources(ctx: Ctx, m: _Msgs) -> list[str]:
+    """`sources` JSON per message: assistant answers cite 1-4 chunks created before them, best score first."""
+    rng, st = ctx.rng, ctx.state
+    total = len(m.conv)
+    avail = np.searchsorted(st["chunk_created"], m.time, side="right")
+    cites = (m.role == _ASSISTANT) & (avail > 0) & (rng.random(total) < ctx.p("conversations.sources_share"))
+    k = np.where(cites, 1 + rng.binomial(3, 0.35, total), 0)
+    draws = (rng.random((total, 4)) * avail[:, None]).astype(np.int64)
+    scores = np.sort(rng.uniform(0.55, 0.93, (total, 4)), axis=1)[:, ::-1]
+    chunk_ids, doc_ids = st["chunk_ids"], st["chunk_doc"]
+    out = []
+    for i, kk in enumerate(k.tolist()):
+        if not kk:
+            out.append("[]")
+            continue
+        items = [f'{{"chunk_id": "{chunk_ids[c]}", "document_id": "{doc_ids[c]}", "score": {s:.4f}}}'
+                 for c, s in zip(dict.fromkeys(draws[i, :kk].tolist()), scores[i, :kk].tolist())]
+        out.append("[" + ", ".join(items) + "]")
+    return out
+
+
+def _faults(ctx: Ctx, m: _Msgs) -> None:
+    """Plant the data faults a profile asks for (none by default): cross-conversation parents and cycles."""
+    rng = ctx.rng
+    n_cross = ctx.p("faults.cross_conversation_parents")
+    nonroot = np.flatnonzero(m.parent >= 0)
+    if n_cross and len(nonroot):
+        victims = rng.choice(nonroot, size=min(n_cross, len(nonroot)), replace=False)
+        for v in victims.tolist():
+            others = np.flatnonzero(m.conv != m.conv[v])
+            if len(others):
+                m.parent[v] = others[int(rng.integers(0, len(others)))]
+    n_cyc = ctx.p("faults.cycles")
+    if n_cyc:
+        has_child = np.unique(m.parent[m.parent >= 0])
+        roots = np.flatnonzero((m.parent < 0) & np.isin(np.arange(len(m.conv)), has_child))
+        for r in rng.choice(roots, size=min(n_cyc, len(roots)), replace=False).tolist():
+            child = np.flatnonzero(m.parent == r)[0]
+            m.parent[r] = child  # root ↔ child: a two-message cycle inside one conversation
+
+
+def _memories(ctx: Ctx, owner: np.ndarray, updated: np.ndarray, topic: np.ndarray) -> Table:
+    """A memory for a share of the users who chatted, updated at their last conversation."""
+    rng, st = ctx.rng, ctx.state
+    topics = words("topics")
+    real = owner >= 0
+    last = np.full(len(st["user_ids"]), -1, dtype=np.int64)
+    np.maximum.at(last, owner[real], updated[real])
+    fav = np.zeros(len(st["user_ids"]), dtype=np.int64)
+    o, u_t, t = owner[real], updated[real], topic[real]
+    order = np.lexsort((u_t, o))
+    o, t = o[order], t[order]
+    latest = np.flatnonzero(np.r_[o[1:] != o[:-1], True]) if len(o) else np.zeros(0, np.int64)
+    fav[o[latest]] = t[latest]  # the topic of each user's latest conversation
+    chatted = np.flatnonzero(last >= 0)
+    who = chatted[rng.random(len(chatted)) < ctx.p("memories.share")]
+    n = len(who)
+    other = rng.integers(0, len(topics), (n, 2))
+    style = rng.integers(0, 3, n)
+    styles = ("Prefers concise answers with code examples.", "Likes step-by-step explanations.",
+              "Asks for sources and links.")
+    mem = [esc(f"{styles[s]} Interested in {topics[fav[u]]} and {topics[o[0]]}. Working with {topics[o[1]]}.")
+           for u, o, s in zip(who.tolist(), other.tolist(), style.tolist())]
+    meta = [f'{{"facts": 3, "version": {1 + int(v)}}}' for v in rng.integers(0, 6, n).tolist()]
+    return Table("user_memories", ["user_id", "memory", "metadata", "updated_at"], [
+        st["user_ids"][who].tolist(), mem, meta, ts(last[who]),
+    ])

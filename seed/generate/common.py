@@ -1,0 +1,157 @@
+"""Shared pieces of generation: the context (one seeded Generator, the profile, word lists), ids, tokens, times, text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..profile import Profile
+
+WORDS_DIR = Path(__file__).resolve().parent.parent / "words"
+
+US = 1_000_000  # microseconds per second: every time is an int64 count of µs since the Unix epoch, UTC
+MINUTE = 60 * US
+HOUR = 3600 * US
+DAY = 86400 * US
+WEEK = 7 * DAY
+
+NULL = None  # a missing value in a column list; COPY writes it as \N
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_ALNUM = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", dtype=np.uint8)
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+@lru_cache(maxsize=None)
+def words(name: str) -> tuple[str, ...]:
+    """The non-empty lines of `seed/words/<name>.txt`."""
+    text = (WORDS_DIR / f"{name}.txt").read_text(encoding="utf-8")
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+@dataclass
+class Table:
+    """One table's rows, column by column: each a list of COPY-text values (already escaped) or None for NULL."""
+
+    name: str
+    columns: list[str]
+    data: list[Sequence[str | None]]
+
+    def __len__(self) -> int:
+        return len(self.data[0]) if self.data else 0
+
+
+@dataclass
+class Ctx:
+    """What every generator step shares: the profile, the one Generator, the time frame, and earlier steps' results."""
+
+    profile: Profile
+    rng: np.random.Generator
+    as_of: int  # µs since epoch
+    start: int  # µs since epoch: as_of - history_days
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def p(self, key: str) -> Any:
+        """A profile value by its `section.key`."""
+        return self.profile[key]
+
+
+def make_ctx(profile: Profile, seed: int) -> Ctx:
+    """The generation context for `profile` and `seed`."""
+    as_of = int(profile.as_of.timestamp()) * US + profile.as_of.microsecond
+    return Ctx(profile, np.random.default_rng(seed), as_of, as_of - int(profile["history_days"]) * DAY)
+
+
+def uuids(rng: np.random.Generator, n: int) -> np.ndarray:
+    """`n` random version-4 UUIDs as a numpy str array (from the generator, never the OS)."""
+    b = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
+    b[:, 6] = (b[:, 6] & 0x0F) | 0x40
+    b[:, 8] = (b[:, 8] & 0x3F) | 0x80
+    nib = np.empty((n, 32), dtype=np.uint8)
+    nib[:, 0::2] = _HEX[b >> 4]
+    nib[:, 1::2] = _HEX[b & 0x0F]
+    out = np.full((n, 36), ord("-"), dtype=np.uint8)
+    out[:, 0:8], out[:, 9:13], out[:, 14:18] = nib[:, 0:8], nib[:, 8:12], nib[:, 12:16]
+    out[:, 19:23], out[:, 24:36] = nib[:, 16:20], nib[:, 20:32]
+    return out.view("S36").ravel().astype("U36")
+
+
+def tokens(rng: np.random.Generator, n: int, length: int, alphabet: str = "alnum") -> np.ndarray:
+    """`n` random strings of `length` characters (alphanumeric, hex or digits), as a numpy str array."""
+    table = {"alnum": _ALNUM, "hex": _HEX, "digits": _ALNUM[52:]}[alphabet]
+    idx = rng.integers(0, len(table), size=(n, length))
+    return table[idx].astype(np.uint8).view(f"S{length}").ravel().astype(f"U{length}")
+
+
+def ts(values: np.ndarray) -> list[str]:
+    """µs-since-epoch ints as PostgreSQL timestamptz text in UTC."""
+    arr = np.asarray(values, dtype=np.int64).astype("datetime64[us]")
+    return np.char.add(np.datetime_as_string(arr, unit="us"), "+00").tolist()
+
+
+def ts_or_null(values: np.ndarray, present: np.ndarray) -> list[str | None]:
+    """Like `ts`, with None where `present` is false."""
+    out = ts(np.where(present, values, 0))
+    return [v if p else None for v, p in zip(out, np.asarray(present).tolist())]
+
+
+def ints(values: np.ndarray) -> list[str]:
+    """Integers as text."""
+    return np.asarray(values, dtype=np.int64).astype(str).tolist()
+
+
+def bools(values: np.ndarray) -> list[str]:
+    """Booleans as PostgreSQL text."""
+    return np.where(np.asarray(values, dtype=bool), "t", "f").tolist()
+
+
+def esc(text: str) -> str:
+    """`text` escaped for COPY's text format."""
+    return text.translate(_COPY_ESCAPES)
+
+
+def pick(rng: np.random.Generator, items: Sequence[Any], n: int, p: Sequence[float] | None = None) -> np.ndarray:
+    """`n` indices into `items`, uniform or with weights `p` (normalized here)."""
+    if p is None:
+        return rng.integers(0, len(items), size=n)
+    w = np.asarray(p, dtype=float)
+    return rng.choice(len(items), size=n, p=w / w.sum())
+
+
+def lognormal_us(rng: np.random.Generator, median_us: float, sigma: float, n: int) -> np.ndarray:
+    """`n` log-normal durations in µs with the given median."""
+    return (median_us * np.exp(sigma * rng.standard_normal(n))).astype(np.int64)
+
+
+def weekday(t_us: np.ndarray) -> np.ndarray:
+    """Day of week (Monday = 0) of µs timestamps."""
+    return ((np.asarray(t_us) // DAY) + 3) % 7  # 1970-01-01 was a Thursday
+
+
+def group_starts(counts: np.ndarray) -> np.ndarray:
+    """Start offsets of consecutive groups of the given sizes."""
+    starts = np.zeros(len(counts), dtype=np.int64)
+    if len(counts) > 1:
+        np.cumsum(counts[:-1], out=starts[1:])
+    return starts
+
+
+def position_in_group(counts: np.ndarray) -> np.ndarray:
+    """For each element of consecutive groups of the given sizes, its 0-based position within its group."""
+    total = int(counts.sum())
+    return np.arange(total, dtype=np.int64) - np.repeat(group_starts(counts), counts)
+
+
+def unique_ints(rng: np.random.Generator, low: int, high: int, n: int) -> np.ndarray:
+    """`n` distinct random integers in [low, high), in draw order."""
+    out = np.zeros(0, dtype=np.int64)
+    while len(out) < n:
+        more = rng.integers(low, high, size=n - len(out) + 16)
+        both = np.concatenate([out, more])
+        _, first = np.unique(both, return_index=True)
+        out = both[np.sort(first)][:n]
+    return out
