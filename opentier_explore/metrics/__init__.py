@@ -1,0 +1,21 @@
+"""The kit's metrics, each computed inside PostgreSQL (given an Engine) or in pandas (given loaded frames).
+
+`src` is either a SQLAlchemy Engine from `connect()` or a mapping of table name to DataFrame as
+`load_all()` returns it; both paths return equal results. Each module's docstring states its conventions.
+"""
+
+from __future__ import annotations
+
+from .churn import SessionChurn, session_churn
+from .moderation import ModerationLatency, moderation_latency
+from .trees import conversation_trees, message_depths, tree_faults
+
+__all__ = [
+    "conversation_trees",
+    "tree_faults",
+    "message_depths",
+    "moderation_latency",
+    "ModerationLatency",
+    "session_churn",
+    "SessionChurn",
+]

@@ -1,0 +1,221 @@
+"""Conversation trees of chat_messages: shape per conversation, and the data faults that break trees.
+
+Conventions (both paths follow them exactly):
+- A *tree edge* links a message to its parent when the parent exists **in the same conversation**.
+  A message whose parent is missing (`missing_parent`) or lives in another conversation
+  (`cross_conversation_parent`) has no tree edge: it is reported as a fault and heads a detached subtree.
+- A *root* is a message with `parent_id` NULL; `n_roots` counts exactly those (faulty messages are not roots).
+- Depth counts messages on the tree-edge path from a root, a root having depth 1. Messages that do
+  not reach a root (under a faulty message, on a parent cycle, or under one) have no depth;
+  `max_depth` is the maximum over the messages that do, and missing (<NA>) when none does.
+- Children are counted along tree edges only: `n_leaves` = messages with no children,
+  `n_branch_points` = messages with ≥ 2 children, `max_children` = the largest number of children
+  (0 for a single message). Messages on a cycle have their cycle successor as a child.
+- `cycle` marks every message that lies on a parent cycle (following tree edges leads back to it);
+  messages hanging below a cycle are not marked (they are simply unrooted).
+- A message has at most one fault. Conversations are those with at least one chat_message,
+  indexed by `conversation_id` (text), sorted ascending; faults are sorted by conversation_id, message_id.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import _source
+
+FAULTS = ("cross_conversation_parent", "missing_parent", "cycle")
+TREE_COLUMNS = ("n_messages", "n_roots", "max_depth", "n_leaves", "n_branch_points", "max_children")
+_NEEDS = {"chat_messages": ("id", "conversation_id", "parent_id")}
+
+
+def conversation_trees(src: _source.Source) -> pd.DataFrame:
+    """Per conversation: n_messages, n_roots, max_depth, n_leaves, n_branch_points, max_children (module docstring)."""
+    if _source.is_engine(src):
+        _source.check_sql(src, _NEEDS, "conversation_trees")
+        return _trees_frame(_source.query(src, _TREES_SQL))
+    walk = _Walk(_source.frame(src, "chat_messages", _NEEDS["chat_messages"], "conversation_trees"))
+    return walk.trees()
+
+
+def tree_faults(src: _source.Source) -> pd.DataFrame:
+    """One row per faulty message: message_id, conversation_id, fault (cross_conversation_parent, missing_parent or cycle)."""
+    if _source.is_engine(src):
+        _source.check_sql(src, _NEEDS, "tree_faults")
+        return _faults_frame(_source.query(src, _FAULTS_SQL))
+    walk = _Walk(_source.frame(src, "chat_messages", _NEEDS["chat_messages"], "tree_faults"))
+    return walk.faults()
+
+
+def message_depths(frames: Mapping[str, pd.DataFrame]) -> pd.Series:
+    """Depth of every message that reaches a root (Int64, <NA> otherwise), indexed like chat_messages: for plots."""
+    walk = _Walk(_source.frame(frames, "chat_messages", _NEEDS["chat_messages"], "message_depths"))
+    depth = pd.array(np.where(walk.rooted, walk.dist + 1, 0), dtype="Int64")
+    depth[~walk.rooted] = pd.NA
+    return pd.Series(depth, index=walk.index, name="depth")
+
+
+class _Walk:
+    """Vectorized analysis of the parent pointers: tree edges, pointer-jumping depths, cycles."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        self.index = df.index
+        ids = df["id"].astype(object).to_numpy()
+        parent = df["parent_id"].astype(object).to_numpy()
+        n = len(ids)
+        self.ids = ids
+        self.conv_codes, self.convs = pd.factorize(df["conversation_id"].astype(object), sort=True)
+        self.has_parent = pd.notna(parent)
+        pidx = pd.Index(ids).get_indexer(np.where(self.has_parent, parent, "\x00none"))
+        self.missing = self.has_parent & (pidx < 0)
+        safe = np.where(pidx < 0, 0, pidx)
+        self.cross = (pidx >= 0) & (self.conv_codes[safe] != self.conv_codes) if n else np.zeros(0, bool)
+        valid = (pidx >= 0) & ~self.cross
+        self.p = np.where(valid, pidx, -1)
+        self.children = np.bincount(self.p[valid], minlength=n)
+        self._jump(n)
+
+    def _jump(self, n: int) -> None:
+        is_top = self.p < 0
+        nxt = np.where(is_top, np.arange(n), self.p)
+        dist = (~is_top).astype(np.int64)
+        active = np.flatnonzero(~is_top)
+        active = active[~is_top[nxt[active]]]
+        # 2**rounds > n: every chain that ends at a top has reached it; what remains lies on or under a cycle.
+        for _ in range(int(np.ceil(np.log2(n + 1))) + 1):
+            if not active.size:
+                break
+            step = nxt[active]
+            dist[active] += dist[step]
+            nxt[active] = nxt[step]
+            active = active[~is_top[nxt[active]]]
+        done = is_top[nxt]
+        self.dist = dist
+        self.rooted = done & ~self.has_parent[nxt] if n else np.zeros(0, bool)
+        on_cycle = np.zeros(n, bool)
+        frontier = np.unique(nxt[active])  # after > n jumps, every unfinished pointer sits on a cycle
+        while frontier.size:
+            on_cycle[frontier] = True
+            frontier = self.p[frontier]
+            frontier = frontier[~on_cycle[frontier]]
+        self.on_cycle = on_cycle
+
+    def trees(self) -> pd.DataFrame:
+        codes, k = self.conv_codes, len(self.convs)
+        out = pd.DataFrame(index=pd.Index(np.asarray(self.convs, dtype=object), name="conversation_id"))
+        out["n_messages"] = np.bincount(codes, minlength=k).astype(np.int64)
+        out["n_roots"] = np.bincount(codes[~self.has_parent], minlength=k).astype(np.int64)
+        depth = np.zeros(k, np.int64)
+        np.maximum.at(depth, codes[self.rooted], self.dist[self.rooted] + 1)
+        max_depth = pd.array(depth, dtype="Int64")
+        max_depth[depth == 0] = pd.NA
+        out["max_depth"] = max_depth
+        out["n_leaves"] = np.bincount(codes[self.children == 0], minlength=k).astype(np.int64)
+        out["n_branch_points"] = np.bincount(codes[self.children >= 2], minlength=k).astype(np.int64)
+        most = np.zeros(k, np.int64)
+        np.maximum.at(most, codes, self.children)
+        out["max_children"] = most
+        return out
+
+    def faults(self) -> pd.DataFrame:
+        kinds = np.full(len(self.ids), None, dtype=object)
+        kinds[self.cross] = FAULTS[0]
+        kinds[self.missing] = FAULTS[1]
+        kinds[self.on_cycle] = FAULTS[2]
+        hit = np.flatnonzero(kinds != None)  # noqa: E711 - elementwise
+        return _faults_frame(
+            pd.DataFrame(
+                {
+                    "message_id": self.ids[hit],
+                    "conversation_id": np.asarray(self.convs, dtype=object)[self.conv_codes[hit]],
+                    "fault": kinds[hit],
+                }
+            )
+        )
+
+
+def _trees_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """The SQL result in the pandas path's shape and dtypes."""
+    if rows.empty:
+        rows = pd.DataFrame({c: pd.Series(dtype=object) for c in ("conversation_id", *TREE_COLUMNS)})
+    out = rows.set_index(rows["conversation_id"].astype(object)).drop(columns="conversation_id")
+    out.index.name = "conversation_id"
+    for col in TREE_COLUMNS:
+        out[col] = out[col].astype("Int64" if col == "max_depth" else np.int64)
+    return out[list(TREE_COLUMNS)].sort_index()
+
+
+def _faults_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """Fault rows sorted by conversation_id, message_id, with `fault` a Categorical of the three names."""
+    if rows.empty:
+        rows = pd.DataFrame({c: pd.Series(dtype=object) for c in ("message_id", "conversation_id", "fault")})
+    out = pd.DataFrame(
+        {
+            "message_id": rows["message_id"].astype(object),
+            "conversation_id": rows["conversation_id"].astype(object),
+            "fault": pd.Categorical(rows["fault"], categories=list(FAULTS)),
+        }
+    )
+    return out.sort_values(["conversation_id", "message_id"], kind="stable").reset_index(drop=True)
+
+
+_TREES_SQL = """
+WITH RECURSIVE walk(id, conversation_id, depth) AS (
+    SELECT id, conversation_id, 1 FROM chat_messages WHERE parent_id IS NULL
+  UNION ALL
+    SELECT c.id, c.conversation_id, w.depth + 1
+    FROM walk w JOIN chat_messages c ON c.parent_id = w.id AND c.conversation_id = w.conversation_id
+),
+depths AS (SELECT conversation_id, max(depth) AS max_depth FROM walk GROUP BY conversation_id),
+kids AS (
+    SELECT c.parent_id AS id, count(*) AS n
+    FROM chat_messages c JOIN chat_messages p ON p.id = c.parent_id AND p.conversation_id = c.conversation_id
+    GROUP BY c.parent_id
+),
+per_conv AS (
+    SELECT m.conversation_id,
+           count(*) AS n_messages,
+           count(*) FILTER (WHERE m.parent_id IS NULL) AS n_roots,
+           count(*) FILTER (WHERE k.n IS NULL) AS n_leaves,
+           count(*) FILTER (WHERE k.n >= 2) AS n_branch_points,
+           coalesce(max(k.n), 0) AS max_children
+    FROM chat_messages m LEFT JOIN kids k ON k.id = m.id
+    GROUP BY m.conversation_id
+)
+SELECT p.conversation_id::text AS conversation_id, p.n_messages, p.n_roots, d.max_depth,
+       p.n_leaves, p.n_branch_points, p.max_children
+FROM per_conv p LEFT JOIN depths d USING (conversation_id)
+ORDER BY p.conversation_id
+"""
+
+_FAULTS_SQL = """
+WITH RECURSIVE e AS MATERIALIZED (
+    SELECT c.id, c.conversation_id, c.parent_id, p.id AS pid, p.conversation_id AS pconv
+    FROM chat_messages c LEFT JOIN chat_messages p ON p.id = c.parent_id
+),
+reach(id, conversation_id) AS (
+    SELECT id, conversation_id FROM e
+    WHERE parent_id IS NULL OR pid IS NULL OR pconv <> conversation_id
+  UNION ALL
+    SELECT c.id, c.conversation_id
+    FROM reach r JOIN chat_messages c ON c.parent_id = r.id AND c.conversation_id = r.conversation_id
+),
+cand AS MATERIALIZED (
+    SELECT e.id, e.parent_id FROM e WHERE NOT EXISTS (SELECT 1 FROM reach r WHERE r.id = e.id)
+),
+up(start, cur) AS (
+    SELECT id, parent_id FROM cand
+  UNION ALL
+    SELECT u.start, c.parent_id FROM up u JOIN cand c ON c.id = u.cur
+) CYCLE cur SET looped USING path
+SELECT id::text AS message_id, conversation_id::text AS conversation_id, 'missing_parent' AS fault
+FROM e WHERE parent_id IS NOT NULL AND pid IS NULL
+UNION ALL
+SELECT id::text, conversation_id::text, 'cross_conversation_parent'
+FROM e WHERE pid IS NOT NULL AND pconv <> conversation_id
+UNION ALL
+SELECT c.id::text, c.conversation_id::text, 'cycle'
+FROM chat_messages c WHERE c.id IN (SELECT start FROM up WHERE cur = start)
+"""
