@@ -72,9 +72,17 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _seed(args: argparse.Namespace) -> int:
+    import time
+
     import seed
 
-    seed.run(args.database_url, profile=args.profile, seed=args.seed, truncate=args.truncate)
+    started = time.perf_counter()
+    counts = seed.run(args.database_url, profile=args.profile, seed=args.seed, truncate=args.truncate)
+    width = max(len(t) for t in counts)
+    for table, n in counts.items():
+        print(f"{table:<{width}}  {n:>10,}")
+    print(f"seeded profile {args.profile!r} (seed {args.seed}): {sum(counts.values()):,} rows "
+          f"in {time.perf_counter() - started:.1f} s")
     return 0
 
 

@@ -200,7 +200,10 @@ def _jobs(ctx: Ctx) -> Table:
         n_done = n_run = n_queued = 0
     who = staff[rng.integers(0, len(staff), n)] if n else np.zeros(0, np.int64)
     total = 1 + rng.geometric(0.15, n)
-    failed = rng.random(n) < ctx.p("ingestion_jobs.failed_share")
+    share = ctx.p("ingestion_jobs.failed_share")
+    n_failed = min(n_done, max(1 if share > 0 else 0, int(round(share * n_done))))
+    failed = np.zeros(n, dtype=bool)
+    failed[rng.choice(n_done, size=n_failed, replace=False) if n_failed else []] = True
     started = np.concatenate([
         np.sort(ctx.start + (rng.random(n_done) * (ctx.as_of - 2 * HOUR - ctx.start)).astype(np.int64)),
         ctx.as_of - rng.integers(2 * MINUTE, 40 * MINUTE, n_run),

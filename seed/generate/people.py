@@ -65,7 +65,7 @@ def _promotions(ctx: Ctx, signup, admin, deleted, counts, owner, created) -> np.
         at = signup[chosen] + delay
         late = at >= ctx.as_of - DAY
         at[late] = signup[chosen][late] + (rng.random(int(late.sum())) * (ctx.as_of - DAY - signup[chosen][late])).astype(np.int64)
-        promoted[chosen] = np.maximum(at, signup[chosen])
+        promoted[chosen] = np.maximum(at, signup[chosen] + HOUR)  # after the sign-up session
     # Recent promotions: users with a live session promoted after it, so that live session's role is stale.
     ttl = int(ctx.p("sessions.ttl_days") * DAY)
     live = created > ctx.as_of - ttl
