@@ -94,8 +94,8 @@ def week_ends(first: pd.Timestamp, as_of: pd.Timestamp) -> pd.DatetimeIndex:
     if pd.isna(first) or pd.isna(as_of):
         return pd.DatetimeIndex([], tz="UTC", name="week_end").as_unit("ns")
     start = week_start(pd.Series([first])).iloc[0] + pd.Timedelta(days=7)
-    ends = pd.date_range(start, as_of, freq="7D", tz="UTC", name="week_end") if start <= as_of else []
-    return pd.DatetimeIndex(ends, tz="UTC", name="week_end").as_unit("ns")
+    ends = pd.date_range(start, as_of, freq="7D", name="week_end") if start <= as_of else pd.DatetimeIndex([], tz="UTC")
+    return pd.DatetimeIndex(ends.tz_convert(None).to_numpy(), name="week_end").tz_localize("UTC").as_unit("ns")
 
 
 def seconds_to_timedelta(seconds) -> pd.Timedelta:

@@ -125,7 +125,8 @@ def _assemble(as_of, window, weekly, sizes, act, churned, rate, spu, stale) -> S
     if len(weekly) and not pd.isna(as_of):
         full = pd.date_range(weekly.index.min(), _source.week_start(pd.Series([as_of])).iloc[0], freq="7D", tz="UTC")
         weekly = weekly.reindex(full, fill_value=0)
-    weekly = pd.Series(weekly.to_numpy(np.int64), index=pd.DatetimeIndex(weekly.index, tz="UTC").as_unit("ns"), name="active_users")
+    idx = pd.DatetimeIndex(pd.DatetimeIndex(weekly.index, tz="UTC").tz_convert(None).to_numpy()).tz_localize("UTC")
+    weekly = pd.Series(weekly.to_numpy(np.int64), index=idx.as_unit("ns"), name="active_users")
     weekly.index.name = "week_start"
 
     sizes.index = pd.DatetimeIndex(_source.utc(pd.Series(sizes.index)).to_numpy()).tz_localize(None).tz_localize("UTC") if len(sizes) else pd.DatetimeIndex([], tz="UTC")

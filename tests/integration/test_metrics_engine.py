@@ -1,0 +1,86 @@
+"""The metrics' Engine path (computed inside PostgreSQL) on the hand-built fixtures, and both paths on seeded data."""
+
+from __future__ import annotations
+
+import psycopg
+import pandas as pd
+import pytest
+
+import metric_cases as mc
+from opentier_explore import connect, load_all, metrics
+from opentier_explore.errors import SchemaError
+
+pytestmark = pytest.mark.integration
+
+
+def _db(pg, name: str, insert) -> str:
+    from opentier_explore import migrate
+
+    url = pg.create_db(name)
+    migrate.up(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        insert(conn)
+    return url
+
+
+@pytest.fixture(scope="module")
+def engines(pg):
+    names = {"trees": mc.insert_trees, "moderation": mc.insert_moderation, "churn": mc.insert_churn}
+    made = {key: connect(_db(pg, f"m_metrics_{key}", insert)) for key, insert in names.items()}
+    yield made
+    for key, engine in made.items():
+        engine.dispose()
+        pg.drop_db(f"m_metrics_{key}")
+
+
+@pytest.mark.parametrize("key", ["trees", "moderation", "churn"])
+def test_engine_path_gives_the_hand_computed_answers(engines, key):
+    check = {"trees": mc.assert_trees, "moderation": mc.assert_moderation, "churn": mc.assert_churn}[key]
+    check(engines[key])
+
+
+@pytest.mark.parametrize("key", ["trees", "moderation", "churn"])
+def test_loaded_frames_give_the_same_answers(engines, key):
+    check = {"trees": mc.assert_trees, "moderation": mc.assert_moderation, "churn": mc.assert_churn}[key]
+    check(load_all(engine=engines[key]))
+
+
+def _assert_same(a, b) -> None:
+    if isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b)
+        return
+    for field in a.__dataclass_fields__:
+        x, y = getattr(a, field), getattr(b, field)
+        if isinstance(x, pd.DataFrame):
+            pd.testing.assert_frame_equal(x, y, obj=field)
+        elif isinstance(x, pd.Series):
+            pd.testing.assert_series_equal(x, y, obj=field)
+        else:
+            assert (pd.isna(x) and pd.isna(y)) or x == y, field
+
+
+def test_both_paths_equal_on_seeded_tiny(tiny_url):
+    engine = connect(tiny_url)
+    frames = load_all(engine=engine)
+    for name, kwargs in [("conversation_trees", {}), ("tree_faults", {}), ("moderation_latency", {}),
+                         ("session_churn", {}), ("session_churn", {"window": 7})]:
+        fn = getattr(metrics, name)
+        _assert_same(fn(engine, **kwargs), fn(frames, **kwargs))
+    assert len(metrics.conversation_trees(engine)) == frames["chat_messages"]["conversation_id"].nunique()
+    engine.dispose()
+
+
+def test_schema_without_parent_id_is_one_clear_error(pg):
+    url = _db(pg, "m_metrics_noparent", mc.insert_trees)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE chat_messages DROP COLUMN parent_id")
+    engine = connect(url)
+    try:
+        for src in (engine, load_all(engine=engine)):
+            for fn in (metrics.conversation_trees, metrics.tree_faults):
+                with pytest.raises(SchemaError, match="'parent_id' of table 'chat_messages'") as err:
+                    fn(src)
+                assert "\n" not in str(err.value)
+    finally:
+        engine.dispose()
+        pg.drop_db("m_metrics_noparent")
