@@ -53,7 +53,7 @@ def _check_target(conn: "psycopg.Connection", where: str, truncate: bool) -> Non
     counts = _counts(conn)
     recorded = _recorded(conn)
     holding = {t: n for t, n in counts.items() if n}
-    example = ", ".join(f"{n} {t}" for t, n in list(holding.items())[:2])
+    example = ", ".join(f"{n:,} row{'s' if n != 1 else ''} in {t}" for t, n in list(holding.items())[:2])
     if recorded is None:
         if holding and truncate:
             raise SeedError(

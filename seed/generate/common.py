@@ -116,6 +116,8 @@ def esc(text: str) -> str:
 
 def pick(rng: np.random.Generator, items: Sequence[Any], n: int, p: Sequence[float] | None = None) -> np.ndarray:
     """`n` indices into `items`, uniform or with weights `p` (normalized here)."""
+    if n == 0 or len(items) == 0:
+        return np.zeros(0, dtype=np.int64)
     if p is None:
         return rng.integers(0, len(items), size=n)
     w = np.asarray(p, dtype=float)

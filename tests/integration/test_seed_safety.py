@@ -1,0 +1,179 @@
+"""Seeding refuses what it must (one sentence, non-zero exit, nothing changed), and a killed seed leaves nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from opentier_explore import config, migrate
+from seed.generate import TABLES
+
+pytestmark = pytest.mark.integration
+
+PROFILES = Path(__file__).resolve().parents[2] / "seed" / "profiles"
+
+
+def seed_cli(url: str, *args: str, module: str = "opentier_explore") -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != config.DATABASE_URL_ENV}
+    extra = ["seed"] if module == "opentier_explore" else []
+    return subprocess.run([sys.executable, "-m", module, *extra, "--database-url", url, *args],
+                          capture_output=True, text=True, timeout=180, env=env, cwd=config.PROJECT_DIR)
+
+
+def one_sentence(result: subprocess.CompletedProcess, *fragments: str) -> str:
+    assert result.returncode != 0, result.stdout
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    line = lines[0]
+    assert line.startswith("opentier-explore: ") and line.endswith("."), line
+    for f in fragments:
+        assert f in line, line
+    return line
+
+
+def state(url: str) -> dict:
+    """Every public table's row count and whether the kit's ledger exists."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY 1")]
+        return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+
+
+def test_unmigrated_database_is_refused_and_left_alone(fresh_url):
+    before = state(fresh_url)
+    one_sentence(seed_cli(fresh_url, "--profile", "tiny"), "opentier-explore migrate")
+    assert state(fresh_url) == before == {}
+
+
+@pytest.fixture()
+def foreign_url(pg):
+    """A migrated database holding one user the kit did not write."""
+    url = pg.create_db("seed_foreign")
+    migrate.up(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("INSERT INTO users (email) VALUES ('someone@example.com')")
+    yield url
+    pg.drop_db("seed_foreign")
+
+
+def test_foreign_rows_are_refused(foreign_url):
+    before = state(foreign_url)
+    one_sentence(seed_cli(foreign_url, "--profile", "tiny"), "did not seed", "1 row in users")
+    assert state(foreign_url) == before
+
+
+def test_truncate_refuses_a_database_the_kit_did_not_seed(foreign_url):
+    before = state(foreign_url)
+    one_sentence(seed_cli(foreign_url, "--profile", "tiny", "--truncate"), "--truncate", "did not seed")
+    assert state(foreign_url) == before
+    assert "_opentier_seed" not in before
+
+
+def test_bad_profile_values_are_refused_naming_the_key(migrated_url, tmp_path):
+    before = state(migrated_url)
+    text = (PROFILES / "tiny.toml").read_text()
+    cases = {
+        "count = 200": ("count = -5", "'users.count'"),
+        "orphan_share = 0.03": ("orphan_share = 1.5", "'conversations.orphan_share'"),
+        "growth = 4.0": ('growth = "fast"', "'users.growth'"),
+        "ttl_days = 7": ("ttl_dayz = 7", "'sessions.ttl_dayz'"),
+    }
+    for old, (new, key) in cases.items():
+        assert old in text
+        path = tmp_path / "bad.toml"
+        path.write_text(text.replace(old, new, 1))
+        one_sentence(seed_cli(migrated_url, "--profile", str(path)), key)
+    one_sentence(seed_cli(migrated_url, "--profile", "huge"), "Unknown profile", "tiny")
+    one_sentence(seed_cli(migrated_url, "--profile", str(tmp_path / "missing.toml")), "does not exist")
+    assert state(migrated_url) == before
+
+
+def test_a_users_copy_of_a_profile_seeds(pg, tmp_path):
+    url = pg.create_db("seed_custom")
+    try:
+        migrate.up(url)
+        path = tmp_path / "mine.toml"
+        path.write_text((PROFILES / "tiny.toml").read_text().replace("count = 200", "count = 120", 1))
+        result = seed_cli(url, "--profile", str(path), "--seed", "3", module="seed")  # python -m seed
+        assert result.returncode == 0, result.stderr
+        assert "users" in result.stdout and "120" in result.stdout
+        assert state(url)["users"] == 120
+    finally:
+        pg.drop_db("seed_custom")
+
+
+def test_reseeding_needs_truncate_and_truncate_replaces(tiny_url):
+    before = state(tiny_url)
+    one_sentence(seed_cli(tiny_url, "--profile", "tiny"), "--truncate", "profile tiny, seed 42")
+    assert state(tiny_url) == before
+    result = seed_cli(tiny_url, "--profile", "tiny", "--seed", "7", "--truncate")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no progress bars when not on a terminal
+    after = state(tiny_url)
+    assert after["_opentier_seed"] == 1 and after["users"] == 200
+    with psycopg.connect(tiny_url, autocommit=True) as conn:
+        assert conn.execute("SELECT seed FROM _opentier_seed").fetchone()[0] == 7
+        # Then the application writes a row: --truncate no longer empties the database.
+        conn.execute("INSERT INTO users (email) VALUES ('real.person@example.com')")
+    changed = state(tiny_url)
+    one_sentence(seed_cli(tiny_url, "--profile", "tiny", "--truncate"), "users table changed")
+    assert state(tiny_url) == changed
+
+
+def _wait_for_copy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    dbname = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"the seed ended before it was interrupted: {proc.stderr.read()}")
+            row = conn.execute("""SELECT query FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()
+                                   AND state = 'active' AND query LIKE 'COPY "chat_messages"%%'""", (dbname,)).fetchone()
+            if row:
+                return
+            time.sleep(0.02)
+    pytest.fail("never saw the seed's COPY of chat_messages")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill", "ctrl-c"])
+def test_a_seed_interrupted_during_copy_leaves_every_table_empty(pg, sig):
+    url = pg.create_db("seed_killed")
+    try:
+        migrate.up(url)
+        before = state(url)
+        env = {k: v for k, v in os.environ.items() if k != config.DATABASE_URL_ENV}
+        proc = subprocess.Popen([sys.executable, "-m", "opentier_explore", "seed", "--database-url", url,
+                                 "--profile", "demo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env, cwd=config.PROJECT_DIR)
+        try:
+            _wait_for_copy(url, proc)
+            proc.send_signal(sig)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode != 0
+        if sig == signal.SIGINT:
+            assert "Traceback" not in err and len(err.splitlines()) == 1, err
+        # The server notices the dead client and rolls back; wait for the backend to go.
+        dbname = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+        with psycopg.connect(url, autocommit=True) as conn:
+            for _ in range(500):
+                if not conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                                    (dbname,)).fetchone()[0]:
+                    break
+                time.sleep(0.02)
+        after = state(url)
+        assert after == before
+        assert all(after[t] == 0 for t in TABLES) and "_opentier_seed" not in after
+    finally:
+        pg.drop_db("seed_killed")

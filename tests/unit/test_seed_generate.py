@@ -1,0 +1,105 @@
+"""The generator alone (no database): deterministic, well-formed values, parent-first trees."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from seed import profile
+from seed.generate import TABLES, generate
+from seed.generate.common import Table, tokens, ts, uuids
+from seed.generate.knowledge import vector_text
+
+TINY = profile.load("tiny")
+
+
+@pytest.fixture(scope="module")
+def tiny() -> dict[str, Table]:
+    return {t.name: t for t in generate(TINY, 42)}
+
+
+def col(table: Table, name: str) -> list:
+    return list(table.data[table.columns.index(name)])
+
+
+def test_every_table_in_foreign_key_order_with_rows(tiny):
+    assert list(tiny) == list(TABLES)
+    for t in tiny.values():
+        assert len(t) > 0 and all(len(c) == len(t) for c in t.data), t.name
+
+
+def test_same_seed_same_rows_other_seed_other_rows(tiny):
+    again = {t.name: t.data for t in generate(TINY, 42)}
+    assert all(again[name] == [list(c) for c in t.data] or again[name] == t.data for name, t in tiny.items())
+    other = {t.name: t.data for t in generate(TINY, 43)}
+    assert all(other[name] != t.data for name, t in tiny.items())
+
+
+def test_uuids_are_version_4_and_distinct():
+    rng = np.random.default_rng(0)
+    ids = uuids(rng, 5000).tolist()
+    assert len(set(ids)) == 5000
+    assert all(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", u) for u in ids)
+
+
+def test_tokens_and_timestamps():
+    rng = np.random.default_rng(0)
+    assert all(re.fullmatch(r"[A-Za-z0-9]{64}", t) for t in tokens(rng, 100, 64).tolist())
+    assert all(re.fullmatch(r"[0-9]{6}", t) for t in tokens(rng, 100, 6, "digits").tolist())
+    assert ts(np.array([0, 1_782_777_600_000_001])) == ["1970-01-01T00:00:00.000000+00", "2026-06-30T00:00:00.000001+00"]
+
+
+def test_vector_text_round_trips_unit_vectors():
+    rng = np.random.default_rng(1)
+    v = rng.standard_normal((20, 384))
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    v[0, 0] = -0.0000001  # rounds to zero: no "-0.000000"
+    text = vector_text(v)
+    assert all(t.startswith("[") and t.endswith("]") for t in text)
+    back = np.array([[float(x) for x in t[1:-1].split(",")] for t in text])
+    assert np.abs(back - v).max() <= 5e-7
+    assert np.abs(np.linalg.norm(back[1:], axis=1) - 1).max() < 1e-4
+    assert "-0.000000" not in text[0]
+
+
+def test_sessions_expire_after_seven_days(tiny):
+    s = tiny["sessions"]
+    created = np.array([c[:26] for c in col(s, "created_at")], dtype="datetime64[us]")
+    expires = np.array([c[:26] for c in col(s, "expires_at")], dtype="datetime64[us]")
+    assert (expires - created == np.timedelta64(7, "D")).all()
+
+
+def test_chat_messages_are_parent_first_and_never_older_than_their_parent(tiny):
+    m = tiny["chat_messages"]
+    ids, parents = col(m, "id"), col(m, "parent_id")
+    conv = col(m, "conversation_id")
+    created = np.array([c[:26] for c in col(m, "created_at")], dtype="datetime64[us]")
+    pos = {i: k for k, i in enumerate(ids)}
+    for k, p in enumerate(parents):
+        if p is not None:
+            assert pos[p] < k and created[pos[p]] <= created[k] and conv[pos[p]] == conv[k]
+
+
+def test_planted_faults_only_when_asked(tiny):
+    text = (profile.PROFILES_DIR / "tiny.toml").read_text()
+    text = text.replace("cross_conversation_parents = 0", "cross_conversation_parents = 3").replace("cycles = 0", "cycles = 2")
+    m = {t.name: t for t in generate(profile.parse(text, "faulty"), 42)}["chat_messages"]
+    ids, parents, conv = col(m, "id"), col(m, "parent_id"), col(m, "conversation_id")
+    conv_of = dict(zip(ids, conv))
+    parent_of = dict(zip(ids, parents))
+    cross = sum(1 for i, p in zip(ids, parents) if p is not None and conv_of[p] != conv_of[i])
+    cycles = sum(1 for i, p in zip(ids, parents) if p is not None and parent_of[p] == i)
+    assert cross == 3 and cycles == 4  # two two-message cycles
+    clean = tiny["chat_messages"]
+    assert all(p is None or conv_of.get(p, c) == c for p, c in zip(col(clean, "parent_id"), col(clean, "conversation_id")))
+
+
+def test_empty_profile_generates_empty_tables():
+    text = (profile.PROFILES_DIR / "tiny.toml").read_text()
+    for key in ("count = 200", "admins = 3", "count = 640", "count = 40", "count = 12", "count = 120",
+                "running = 2", "queued = 3", "recent_promotions = 4", "live_password_resets = 1"):
+        text = text.replace(key, key.split("=")[0] + "= 0", 1)
+    tables = generate(profile.parse(text, "empty"), 42)
+    assert [len(t) for t in tables] == [0] * len(TABLES)
