@@ -1,0 +1,134 @@
+"""Figure helpers for the notebooks: matplotlib, titled and labelled, each returning what it drew on.
+
+Single-panel helpers take an optional `ax` and return the Axes; `latency` draws two panels and
+returns the Figure. None of them calls `plt.show()`: end the notebook cell with `;` or `plt.show()`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from .metrics import ModerationLatency, SessionChurn
+
+_SIZE = (7.5, 4.0)
+_COLOR = "#3b6ea8"
+_ACCENT = "#c8553d"
+
+
+def _axes(ax: "Axes | None", size=_SIZE) -> "Axes":
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=size, layout="constrained")
+    return ax
+
+
+def _style(ax: "Axes", title: str, xlabel: str, ylabel: str) -> None:
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def tree_depths(trees: pd.DataFrame, ax: "Axes | None" = None) -> "Axes":
+    """Bar chart: number of conversations by maximum depth (conversations without a rooted message left out)."""
+    ax = _axes(ax)
+    counts = trees["max_depth"].dropna().astype(np.int64).value_counts().sort_index()
+    ax.bar(counts.index.to_numpy(), counts.to_numpy(), color=_COLOR, width=0.8)
+    if len(counts):
+        ax.set_xticks(counts.index.to_numpy() if len(counts) <= 20 else ax.get_xticks())
+    _style(ax, "Conversation depth", "maximum depth (messages on the longest root path)", "conversations")
+    return ax
+
+
+def latency(mod: "ModerationLatency", bins: int = 30) -> "Figure":
+    """Two panels: the distribution of review latencies (hours), and the Kaplan-Meier time-to-review curve with its median."""
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.0), layout="constrained")
+    life = mod.life_table
+    hours = life.index.total_seconds().to_numpy() / 3600.0
+    observed = life["observed"].to_numpy()
+    if observed.sum():
+        left.hist(hours[observed > 0], bins=bins, weights=observed[observed > 0], color=_COLOR)
+    for label, value in mod.percentiles.items():
+        if not pd.isna(value):
+            left.axvline(value.total_seconds() / 3600.0, color=_ACCENT, linestyle="--", linewidth=1)
+            left.annotate(label, (value.total_seconds() / 3600.0, 1), xycoords=("data", "axes fraction"),
+                          xytext=(2, -12), textcoords="offset points", color=_ACCENT, fontsize=8)
+    _style(left, "Review latency of reviewed submissions", "hours from submission to review", "submissions")
+    curve = mod.km_curve
+    right.step(curve.index.total_seconds().to_numpy() / 3600.0, curve.to_numpy(), where="post", color=_COLOR,
+               label="Kaplan-Meier (pending = censored)")
+    if not pd.isna(mod.km_median):
+        right.axvline(mod.km_median.total_seconds() / 3600.0, color=_ACCENT, linestyle="--", linewidth=1,
+                      label=f"median {mod.km_median.total_seconds() / 3600.0:.1f} h")
+    right.set_ylim(0, 1.02)
+    right.legend(loc="upper right", frameon=False)
+    _style(right, "Time to review", "hours since submission", "share still waiting")
+    return fig
+
+
+def backlog(mod: "ModerationLatency", ax: "Axes | None" = None) -> "Axes":
+    """Line: pending submissions at each week's end."""
+    ax = _axes(ax)
+    series = mod.backlog
+    ax.plot(series.index.tz_convert(None), series.to_numpy(), marker="o", markersize=3, color=_COLOR)
+    ax.set_ylim(bottom=0)
+    _style(ax, "Moderation backlog", "week end (UTC)", "pending submissions")
+    ax.figure.autofmt_xdate()
+    return ax
+
+
+def cohort_heatmap(churn: "SessionChurn", ax: "Axes | None" = None) -> "Axes":
+    """Heatmap: share of each weekly signup cohort active k weeks after signup (blank = not observable yet)."""
+    ax = _axes(ax, size=(8.0, 6.0))
+    grid = churn.cohort_retention
+    data = np.ma.masked_invalid(grid.to_numpy(float))
+    image = ax.imshow(data, aspect="auto", cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.figure.colorbar(image, ax=ax, label="share of cohort active")
+    labels = [t.strftime("%Y-%m-%d") for t in grid.index]
+    step = max(1, len(labels) // 12)
+    ax.set_yticks(np.arange(0, len(labels), step), labels[::step])
+    _style(ax, "Retention by weekly signup cohort", "weeks after signup week", "signup week (Monday, UTC)")
+    ax.grid(False)
+    return ax
+
+
+def weekly_actives(churn: "SessionChurn", ax: "Axes | None" = None, with_churn_rate: bool = True) -> "Axes":
+    """Line: weekly active users; with `with_churn_rate`, the churn rate at each week's end on a second axis."""
+    ax = _axes(ax)
+    weekly = churn.weekly_active
+    ax.plot(weekly.index.tz_convert(None), weekly.to_numpy(), color=_COLOR, label="weekly active users")
+    ax.set_ylim(bottom=0)
+    _style(ax, "Weekly active users", "week (Monday, UTC)", "active users")
+    if with_churn_rate:
+        twin = ax.twinx()
+        rate = churn.churn_rate["churn_rate"]
+        twin.plot(rate.index.tz_convert(None), rate.to_numpy(), color=_ACCENT, linestyle="--",
+                  label=f"churn rate ({churn.window}-day window)")
+        twin.set_ylim(0, 1)
+        twin.set_ylabel("share of users seen so far who churned")
+        twin.spines[["top"]].set_visible(False)
+        lines = ax.get_lines() + twin.get_lines()
+        ax.legend(lines, [line.get_label() for line in lines], loc="upper left", frameon=False)
+    ax.figure.autofmt_xdate()
+    return ax
+
+
+def sessions_per_user(churn: "SessionChurn", ax: "Axes | None" = None, max_sessions: int = 30) -> "Axes":
+    """Bar chart: number of users by sessions per user (the last bar gathers `max_sessions` and more)."""
+    ax = _axes(ax)
+    counts = churn.sessions_per_user.clip(upper=max_sessions).value_counts().sort_index()
+    ax.bar(counts.index.to_numpy(), counts.to_numpy(), color=_COLOR, width=0.8)
+    _style(ax, "Sessions per user", f"sessions up to as_of ({max_sessions} = {max_sessions} or more)", "users")
+    return ax
