@@ -44,8 +44,13 @@ def tree_depths(trees: pd.DataFrame, ax: "Axes | None" = None) -> "Axes":
     ax = _axes(ax)
     counts = trees["max_depth"].dropna().astype(np.int64).value_counts().sort_index()
     ax.bar(counts.index.to_numpy(), counts.to_numpy(), color=_COLOR, width=0.8)
-    if len(counts):
-        ax.set_xticks(counts.index.to_numpy() if len(counts) <= 20 else ax.get_xticks())
+    if 0 < len(counts) <= 20:
+        ax.set_xticks(counts.index.to_numpy())
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlim(left=0)
     _style(ax, "Conversation depth", "maximum depth (messages on the longest root path)", "conversations")
     return ax
 
