@@ -34,10 +34,15 @@ LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
 LEFT JOIN pg_type et ON et.oid = COALESCE(bt.typelem, t.typelem) AND COALESCE(bt.typcategory, t.typcategory) = 'A'
 LEFT JOIN pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p'
 WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
+  AND (CAST(%(only)s AS text) IS NULL OR c.relname = %(only)s)
 ORDER BY c.relname, a.attnum
 """
 
 _ENUM_SQL = "SELECT enumtypid::int8, enumlabel FROM pg_enum ORDER BY enumtypid, enumsortorder"
+_NAMES_SQL = """
+SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
+"""
 
 
 @dataclass(frozen=True)
@@ -137,11 +142,12 @@ def _kind(typname: str, typtype: str, typcategory: str, elemname: str | None) ->
     return "text_cast"
 
 
-def catalog(engine: "sqlalchemy.Engine") -> dict[str, Table]:
-    """Every table and view of the current schema, by name, with their columns, from pg_catalog."""
+def catalog(engine: "sqlalchemy.Engine", only: str | None = None) -> dict[str, Table]:
+    """Every table and view of the current schema (or just the one named `only`), by name, with their columns."""
     with engine.connect() as conn:
-        rows = conn.exec_driver_sql(_CATALOG_SQL).all()
+        rows = conn.exec_driver_sql(_CATALOG_SQL, {"only": only}).all()
         enum_rows = conn.exec_driver_sql(_ENUM_SQL).all()
+        conn.rollback()
     labels: dict[int, list[str]] = {}
     for oid, label in enum_rows:
         labels.setdefault(oid, []).append(label)
@@ -160,8 +166,11 @@ def catalog(engine: "sqlalchemy.Engine") -> dict[str, Table]:
 
 def table(engine: "sqlalchemy.Engine", name: str, tables: dict[str, Table] | None = None) -> Table:
     """The table called `name`; UnknownNameError with the closest names suggested when absent."""
-    tables = catalog(engine) if tables is None else tables
-    try:
-        return tables[name]
-    except KeyError:
-        raise UnknownNameError(f"The database has no table {name!r}{suggest(name, tables)}") from None
+    found = catalog(engine, only=name) if tables is None else tables
+    if name in found:
+        return found[name]
+    if tables is None:
+        with engine.connect() as conn:
+            found = {row[0]: None for row in conn.exec_driver_sql(_NAMES_SQL).all()}
+            conn.rollback()
+    raise UnknownNameError(f"The database has no table {name!r}{suggest(name, found)}")

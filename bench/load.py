@@ -1,0 +1,174 @@
+"""Benchmark: load() against pandas.read_sql, ConnectorX, ADBC and the bytes-only COPY floor; writes `## Loading` of RESULTS.md.
+
+Each contender runs in its own subprocess (time of the load alone, imports excluded; peak RSS from
+ru_maxrss, which includes the interpreter and imports: the `base` column is that baseline).
+
+    python bench/load.py --database-url URL_OF_DEMO [--large-url URL_OF_LARGE] [--repeat 3] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CONTENDERS = ("load", "read_sql", "connectorx", "adbc", "floor")
+
+
+def _select(url: str, table: str) -> str:
+    """The loader's own SELECT (with its casts) for `table`: what ConnectorX, ADBC and the floor fetch."""
+    from opentier_explore import connect, reflect
+
+    engine = connect(url)
+    spec = reflect.table(engine, table)
+    engine.dispose()
+    return f"SELECT {', '.join(c.select_expr() for c in spec.columns)} FROM {reflect.quote_ident(table)}"
+
+
+def _cx_url(url: str) -> str:
+    """A URL ConnectorX accepts (Unix-socket host percent-encoded in the authority)."""
+    from urllib.parse import quote
+
+    from psycopg import conninfo
+
+    p = conninfo.conninfo_to_dict(url)
+    host = quote(p.get("host", "localhost"), safe="")
+    auth = p.get("user", "postgres") + (f":{quote(p['password'], safe='')}" if p.get("password") else "")
+    return f"postgresql://{auth}@{host}:{p.get('port', 5432)}/{p.get('dbname', 'postgres')}"
+
+
+def worker(contender: str, url: str, table: str) -> dict:
+    """Run one contender once in this process; its time, row count and memory."""
+    import pandas as pd
+
+    from opentier_explore import connect, load
+
+    sql = _select(url, table)
+    if contender in ("connectorx",):
+        import connectorx as cx
+    if contender in ("adbc",):
+        import adbc_driver_postgresql.dbapi as adbc
+    import psycopg
+
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    if contender == "load":
+        rows = len(load(table, engine=connect(url)))
+    elif contender == "read_sql":
+        rows = len(pd.read_sql(f'SELECT * FROM "{table}"', connect(url)))
+    elif contender == "connectorx":
+        rows = len(cx.read_sql(_cx_url(url), sql, return_type="pandas"))
+    elif contender == "adbc":
+        with adbc.connect(url) as conn, conn.cursor() as cur:
+            cur.execute(sql)
+            rows = len(cur.fetch_arrow_table().to_pandas())
+    elif contender == "floor":
+        rows, nbytes = 0, 0
+        with psycopg.connect(url) as conn, conn.cursor() as cur:
+            with cur.copy(f"COPY ({sql}) TO STDOUT") as copy:
+                for chunk in copy:
+                    nbytes += len(chunk)
+        rows = -1
+    else:
+        raise SystemExit(f"unknown contender {contender}")
+    seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"seconds": seconds, "rows": rows, "peak_mb": peak / 1024, "base_mb": base / 1024}
+
+
+def _run(contender: str, url: str, table: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--worker", contender, url, table],
+                         capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    if out.returncode:
+        return {"error": (out.stderr.strip().splitlines() or ["failed"])[-1][:160]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def machine() -> str:
+    """Date, CPU, cores, RAM and load average, for the record."""
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    load1, load5, _ = os.getloadavg()
+    return (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {cpu}, nproc {os.cpu_count()}, "
+            f"{mem / 1024 / 1024:.1f} GiB RAM; load average at start {load1:.2f} (1 min) / {load5:.2f} (5 min)")
+
+
+def bench(url: str, tables: list[str], repeat: int, label: str) -> list[str]:
+    """Markdown rows: each table × contender, median of `repeat` runs."""
+    lines = []
+    for table in tables:
+        results = {}
+        for contender in CONTENDERS:
+            runs = [_run(contender, url, table) for _ in range(repeat)]
+            ok = [r for r in runs if "error" in r] == []
+            results[contender] = {
+                "seconds": statistics.median(r["seconds"] for r in runs) if ok else None,
+                "peak_mb": max(r["peak_mb"] for r in runs) if ok else None,
+                "base_mb": min(r["base_mb"] for r in runs) if ok else None,
+                "rows": runs[0].get("rows"),
+                "error": None if ok else next(r["error"] for r in runs if "error" in r),
+            }
+            print(label, table, contender, results[contender], file=sys.stderr, flush=True)
+        ref, floor = results["read_sql"], results["floor"]
+        for contender in CONTENDERS:
+            r = results[contender]
+            if r["error"]:
+                lines.append(f"| {label} | {table} | {contender} | failed: {r['error']} | | | | |")
+                continue
+            vs_sql = f"{ref['seconds'] / r['seconds']:.1f}× faster" if ref["seconds"] else ""
+            vs_floor = f"{r['seconds'] / floor['seconds']:.2f}×" if floor["seconds"] else ""
+            mem = f"{r['peak_mb'] / ref['peak_mb']:.2f}" if ref["peak_mb"] else ""
+            lines.append(f"| {label} | {table} | {contender} | {r['seconds']:.3f} | {vs_sql} | {vs_floor} | "
+                         f"{r['peak_mb']:.0f} (base {r['base_mb']:.0f}) | {mem} |")
+    return lines
+
+
+def write_section(title: str, body: str) -> None:
+    """Replace (or append) the `## title` section of bench/RESULTS.md, leaving the other sections alone."""
+    path = HERE / "RESULTS.md"
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip() == f"## {title}"), None)
+    if start is None:
+        new = text.rstrip("\n") + "\n\n" + body.rstrip("\n") + "\n"
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        new = "\n".join(lines[:start] + body.rstrip("\n").splitlines() + [""] + lines[end:]).rstrip("\n") + "\n"
+    path.write_text(new)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", required=True, help="a database seeded with the demo profile")
+    parser.add_argument("--large-url", help="a database seeded with the large profile (chat_messages only)")
+    parser.add_argument("--tables", nargs="*", default=["chat_messages", "sessions", "document_chunks", "users", "knowledge_submissions"])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--write", action="store_true", help="write the `## Loading` section of bench/RESULTS.md")
+    args = parser.parse_args()
+    header = machine()
+    rows = bench(args.database_url, args.tables, args.repeat, "demo")
+    if args.large_url:
+        rows += bench(args.large_url, ["chat_messages"], args.repeat, "large")
+    table = "\n".join(["| data | table | contender | seconds (median) | vs read_sql | × floor | peak RSS MB | RSS ÷ read_sql |",
+                       "|---|---|---|---|---|---|---|---|", *rows])
+    print(table)
+    if args.write:
+        write_section("Loading", f"## Loading\n\nMeasured by `bench/load.py`: {header}.\n\n{table}\n")
+    print(header, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--worker":
+        print(json.dumps(worker(sys.argv[2], sys.argv[3], sys.argv[4])))
+    else:
+        main()
