@@ -6,6 +6,7 @@ names and definitions before it commits, and a failure rolls all of it back.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Iterator
 
@@ -44,11 +45,54 @@ def copy_text(table: Table, start: int = 0, stop: int | None = None) -> str:
     return "".join(line + "\n" for line in map("\t".join, zip(*cols)))
 
 
-def chunks(table: Table, rows: int = _CHUNK_ROWS) -> Iterator[tuple[int, str]]:
-    """(row count, COPY text) pieces of a table."""
+_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+_BINARY_TRAILER = b"\xff\xff"
+_PG_EPOCH_US = 946_684_800 * 1_000_000  # 2000-01-01 UTC, PostgreSQL's timestamp origin
+_NULL = b"\xff\xff\xff\xff"
+_ENCODE = {
+    "uuid": lambda v: bytes.fromhex(v.replace("-", "")),
+    "text": lambda v: v.encode("utf-8"),
+    "int4": lambda v: struct.pack(">i", v),
+    "jsonb": lambda v: b"\x01" + v.encode("utf-8"),
+    "timestamptz": lambda v: struct.pack(">q", v - _PG_EPOCH_US),
+    "vector": lambda v: v,
+}
+
+
+def copy_binary(table: Table, start: int = 0, stop: int | None = None) -> bytes:
+    """Rows [start, stop) of a typed table as COPY binary tuples (no header or trailer)."""
+    assert table.types is not None
+    encoders = [_ENCODE[t] for t in table.types]
+    count = struct.pack(">h", len(table.columns))
+    out = []
+    for row in zip(*(c[start:stop] for c in table.data)):
+        out.append(count)
+        for enc, v in zip(encoders, row):
+            if v is None:
+                out.append(_NULL)
+            else:
+                b = enc(v)
+                out.append(struct.pack(">i", len(b)))
+                out.append(b)
+    return b"".join(out)
+
+
+def copy_sql(table: Table) -> str:
+    """The COPY ... FROM STDIN statement for a table (binary format for a typed one)."""
+    cols = ", ".join(f'"{c}"' for c in table.columns)
+    fmt = " (FORMAT binary)" if table.types else ""
+    return f'COPY "{table.name}" ({cols}) FROM STDIN{fmt}'
+
+
+def chunks(table: Table, rows: int = _CHUNK_ROWS) -> Iterator[tuple[int, str | bytes]]:
+    """(row count, COPY data) pieces of a table: text, or binary with its header and trailer."""
+    if table.types:
+        yield 0, _BINARY_HEADER
     for start in range(0, len(table), rows):
         stop = min(start + rows, len(table))
-        yield stop - start, copy_text(table, start, stop)
+        yield stop - start, copy_binary(table, start, stop) if table.types else copy_text(table, start, stop)
+    if table.types:
+        yield 0, _BINARY_TRAILER
 
 
 def rebuildable(conn: "psycopg.Connection", tables: Iterable[str]) -> list[Rebuild]:
@@ -76,24 +120,3 @@ def drop(conn: "psycopg.Connection", items: list[Rebuild]) -> None:
     """Drop foreign keys first, then indexes and keys."""
     for item in sorted(items, key=lambda r: r.kind != "fk"):
         conn.execute(item.drop_sql())
-
-
-def recreate(conn: "psycopg.Connection", items: list[Rebuild], progress=None) -> None:
-    """Recreate keys, then indexes, then foreign keys (which validate against the new keys)."""
-    for item in items:
-        if progress is not None:
-            progress.set_postfix_str(item.name, refresh=False)
-        conn.execute(item.create_sql())
-        if progress is not None:
-            progress.update(1)
-
-
-def copy_table(conn: "psycopg.Connection", table: Table, progress=None) -> int:
-    """COPY a table's rows in; returns the row count."""
-    cols = ", ".join(f'"{c}"' for c in table.columns)
-    with conn.cursor() as cur, cur.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as cp:
-        for n, text in chunks(table):
-            cp.write(text)
-            if progress is not None:
-                progress.update(n)
-    return len(table)

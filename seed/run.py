@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-import time
 from typing import TYPE_CHECKING
 
 from opentier_explore import db
@@ -13,7 +12,8 @@ from opentier_explore.errors import NotMigrated, SeedError
 
 from . import copy as copy_mod
 from . import profile as profile_mod
-from .generate import TABLES, generate
+from .generate import TABLES, iter_tables
+from .pipeline import Pipeline
 
 if TYPE_CHECKING:
     import psycopg
@@ -83,14 +83,6 @@ def _check_target(conn: "psycopg.Connection", where: str, truncate: bool) -> Non
     conn.execute(f"DELETE FROM {LEDGER}")
 
 
-def _bar(enabled: bool, total: int, desc: str):
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=f"{desc:<22}", unit=" rows", unit_scale=True, leave=True, file=sys.stderr)
-
-
 def run(
     url: str | None = None,
     *,
@@ -134,26 +126,22 @@ def run(
 
 
 def _load(conn: "psycopg.Connection", prof: profile_mod.Profile, seed: int, progress: bool) -> dict[str, int]:
-    """Generate and COPY every table with indexes and foreign keys dropped, then rebuild them."""
-    t0 = time.perf_counter()
-    tables = generate(prof, seed)
-    gen_s = time.perf_counter() - t0
+    """Drop the tables' keys, indexes and foreign keys; COPY each table as it is generated and rebuild its keys
+    and indexes right after (on a worker thread, overlapping the next table's generation); re-add the foreign keys."""
     conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
     items = copy_mod.rebuildable(conn, TABLES)
     copy_mod.drop(conn, items)
     counts: dict[str, int] = {}
-    for table in tables:
-        bar = _bar(progress, len(table), table.name)
-        try:
-            counts[table.name] = copy_mod.copy_table(conn, table, bar)
-        finally:
-            if bar is not None:
-                bar.close()
-    bar = _bar(progress, len(items), "indexes and keys")
+    work = Pipeline(conn, progress)
     try:
-        copy_mod.recreate(conn, items, bar)
-    finally:
-        if bar is not None:
-            bar.close()
-    _load.last_timing = {"generate_s": gen_s, "total_s": time.perf_counter() - t0}  # type: ignore[attr-defined]
+        for table in iter_tables(prof, seed):
+            work.copy(table)
+            work.execute([i.create_sql() for i in items if i.table == table.name and i.kind != "fk"],
+                         f"{table.name} indexes")
+            counts[table.name] = len(table)
+        work.execute([i.create_sql() for i in items if i.kind == "fk"], "foreign keys")
+        work.finish()
+    except BaseException:
+        work.abort()
+        raise
     return counts

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from ..profile import Profile
 from . import auth, chat, knowledge, people
 from .common import Ctx, Table, make_ctx
@@ -13,14 +15,20 @@ TABLES = (
 )
 
 
+def iter_tables(profile: Profile, seed: int) -> Iterator[Table]:
+    """Every table's rows for `profile` and `seed`, in TABLES order, each as soon as it is generated."""
+    ctx: Ctx = make_ctx(profile, seed)
+    names = iter(TABLES)
+    for step in (people.generate, auth.generate, knowledge.generate, chat.generate):
+        for table in step(ctx):
+            if table.name != next(names):
+                raise AssertionError(f"generation order broke at {table.name}")
+            yield table
+
+
 def generate(profile: Profile, seed: int) -> list[Table]:
     """Every table's rows for `profile` and `seed`, in TABLES order; identical for identical arguments."""
-    ctx: Ctx = make_ctx(profile, seed)
-    tables: list[Table] = []
-    for step in (people.generate, auth.generate, knowledge.generate, chat.generate):
-        tables.extend(step(ctx))
-    assert [t.name for t in tables] == list(TABLES)
-    return tables
+    return list(iter_tables(profile, seed))
 
 
-__all__ = ["TABLES", "Table", "generate"]
+__all__ = ["TABLES", "Table", "generate", "iter_tables"]

@@ -134,7 +134,9 @@ def generate(ctx: Ctx) -> list[Table]:
     long = rng.random(n_conv) < ctx.p("conversations.long_share")
     turns = np.where(long, rng.geometric(1 / ctx.p("conversations.long_mean_turns"), n_conv),
                      rng.geometric(1 / ctx.p("conversations.short_mean_turns"), n_conv))
-    turns = np.minimum(turns, (maxd - sys) // 2)
+    cap = (maxd - sys) // 2
+    over = turns > cap  # redrawn below the cap rather than clipped onto it (no spike at max_depth)
+    turns[over] = 1 + (rng.random(int(over.sum())) * cap[over]).astype(np.int64)
     length = np.maximum(2 * turns - (rng.random(n_conv) < ctx.p("conversations.unanswered_share")), 1)
     sys_conv = np.flatnonzero(sys)
     n_sys = len(sys_conv)

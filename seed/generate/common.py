@@ -35,11 +35,17 @@ def words(name: str) -> tuple[str, ...]:
 
 @dataclass
 class Table:
-    """One table's rows, column by column: each a list of COPY-text values (already escaped) or None for NULL."""
+    """One table's rows, column by column.
+
+    Without `types`, values are COPY-text strings (already escaped) or None for NULL. With `types` (one of
+    uuid, text, int4, jsonb, timestamptz, vector per column), values are raw: str, int, int µs since the epoch,
+    or the pgvector binary payload as bytes, and the table is loaded with binary COPY.
+    """
 
     name: str
     columns: list[str]
-    data: list[Sequence[str | None]]
+    data: list[Sequence[Any]]
+    types: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.data[0]) if self.data else 0

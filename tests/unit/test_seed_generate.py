@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
+import struct
 
 import numpy as np
 import pytest
 
+from seed import copy as copy_mod
 from seed import profile
 from seed.generate import TABLES, generate
 from seed.generate.common import Table, tokens, ts, uuids
-from seed.generate.knowledge import vector_text
 
 TINY = profile.load("tiny")
 
@@ -51,17 +52,26 @@ def test_tokens_and_timestamps():
     assert ts(np.array([0, 1_782_777_600_000_001])) == ["1970-01-01T00:00:00.000000+00", "2026-06-30T00:00:00.000001+00"]
 
 
-def test_vector_text_round_trips_unit_vectors():
-    rng = np.random.default_rng(1)
-    v = rng.standard_normal((20, 384))
-    v /= np.linalg.norm(v, axis=1, keepdims=True)
-    v[0, 0] = -0.0000001  # rounds to zero: no "-0.000000"
-    text = vector_text(v)
-    assert all(t.startswith("[") and t.endswith("]") for t in text)
-    back = np.array([[float(x) for x in t[1:-1].split(",")] for t in text])
-    assert np.abs(back - v).max() <= 5e-7
-    assert np.abs(np.linalg.norm(back[1:], axis=1) - 1).max() < 1e-4
-    assert "-0.000000" not in text[0]
+def test_embeddings_are_unit_float32_in_pgvector_binary_form(tiny):
+    chunks = tiny["document_chunks"]
+    assert chunks.types is not None and chunks.types[chunks.columns.index("embedding")] == "vector"
+    embs = [e for e in col(chunks, "embedding") if e is not None]
+    assert 0 < len(embs) < len(chunks)  # a few chunks have no embedding
+    for e in embs[:50]:
+        assert struct.unpack(">hh", e[:4]) == (384, 0) and len(e) == 4 + 4 * 384
+        v = np.frombuffer(e[4:], dtype=">f4").astype(np.float64)
+        assert abs(np.linalg.norm(v) - 1) < 1e-5
+
+
+def test_binary_copy_encoding():
+    t = Table("t", ["a", "b", "c", "d", "e"], [["00000000-0000-4000-8000-000000000001"], ["hé"], [7], [None],
+                                               [946_684_800_000_001]], types=["uuid", "text", "int4", "jsonb", "timestamptz"])
+    data = b"".join(x for _, x in copy_mod.chunks(t))
+    assert data.startswith(b"PGCOPY\n\xff\r\n\x00") and data.endswith(b"\xff\xff")
+    body = data[19:-2]
+    assert body == (struct.pack(">h", 5) + struct.pack(">i", 16) + bytes.fromhex("00000000000040008000000000000001")
+                    + struct.pack(">i", 3) + "hé".encode() + struct.pack(">ii", 4, 7) + b"\xff\xff\xff\xff"
+                    + struct.pack(">iq", 8, 1))
 
 
 def test_sessions_expire_after_seven_days(tiny):

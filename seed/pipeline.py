@@ -1,0 +1,125 @@
+"""Database work on a background thread, in order, so PostgreSQL loads one table while Python generates the next."""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+from . import copy as copy_mod
+from .generate.common import Table
+
+if TYPE_CHECKING:
+    import psycopg
+
+
+class _Stopped(Exception):
+    """Raised inside a running COPY to abandon it (psycopg then cancels it on the server)."""
+
+
+def _bar(enabled: bool, total: int, desc: str, unit: str):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=f"{desc:<22}", unit=unit, unit_scale=True, leave=True, file=sys.stderr)
+
+
+class Pipeline:
+    """A worker thread owning the connection: COPYs tables and runs statements in the order they are queued."""
+
+    def __init__(self, conn: "psycopg.Connection", progress: bool = False) -> None:
+        self._conn = conn
+        self._progress = progress
+        self._queue: queue.Queue = queue.Queue(maxsize=3)
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="seed-copy", daemon=True)
+        self._thread.start()
+
+    def copy(self, table: Table) -> None:
+        """Queue a COPY of the table's rows."""
+        self._put(("copy", table))
+
+    def execute(self, statements: list[str], label: str) -> None:
+        """Queue SQL statements (one progress bar named `label`)."""
+        if statements:
+            self._put(("sql", statements, label))
+
+    def finish(self) -> None:
+        """Wait until everything queued ran; re-raise the first failure."""
+        self._put(None)
+        self._thread.join()
+        self._raise()
+
+    def abort(self) -> None:
+        """Stop as soon as possible (the caller then closes the connection, rolling everything back)."""
+        self._stop.set()
+        try:
+            while True:
+                self._queue.get_nowait()
+        except queue.Empty:
+            pass
+        try:
+            self._queue.put_nowait(None)
+        except queue.Full:
+            pass
+        self._thread.join(timeout=30)
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _put(self, item) -> None:
+        while True:
+            self._raise()
+            if not self._thread.is_alive() and item is not None:
+                raise RuntimeError("the seeding worker stopped unexpectedly")
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self._error is not None or self._stop.is_set():
+                continue
+            try:
+                if item[0] == "copy":
+                    self._copy(item[1])
+                else:
+                    self._sql(item[1], item[2])
+            except BaseException as exc:  # handed to the main thread
+                self._error = exc
+
+    def _copy(self, table: Table) -> None:
+        bar = _bar(self._progress, len(table), table.name, " rows")
+        try:
+            with self._conn.cursor() as cur, cur.copy(copy_mod.copy_sql(table)) as cp:
+                for n, text in copy_mod.chunks(table):
+                    if self._stop.is_set():
+                        raise _Stopped()
+                    cp.write(text)
+                    if bar is not None:
+                        bar.update(n)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def _sql(self, statements: list[str], label: str) -> None:
+        bar = _bar(self._progress, len(statements), label, " steps")
+        try:
+            for sql in statements:
+                if self._stop.is_set():
+                    raise _Stopped()
+                self._conn.execute(sql)
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
