@@ -102,7 +102,8 @@ def message_split(engine: "sqlalchemy.Engine") -> pd.Series:
     """How far `messages` (Rust API) and `chat_messages` (Intelligence service) diverge.
 
     A `messages` row mirrors a chat message when both have the same conversation,
-    role (as text) and content.
+    role (as text) and content, written within a minute of each other (the two
+    services stamp their own rows).
     """
     frame = _query(
         engine,
@@ -110,7 +111,9 @@ def message_split(engine: "sqlalchemy.Engine") -> pd.Series:
                SELECT m.id AS message_id, cm.id AS chat_id
                FROM messages m
                JOIN chat_messages cm ON cm.conversation_id = m.conversation_id
-                                    AND cm.role = m.role::text AND cm.content = m.content)
+                                    AND cm.role = m.role::text AND cm.content = m.content
+                                    AND cm.created_at BETWEEN m.created_at - interval '1 minute'
+                                                          AND m.created_at + interval '1 minute')
            SELECT (SELECT count(*) FROM chat_messages) AS chat_messages,
                   (SELECT count(*) FROM messages) AS messages,
                   (SELECT count(DISTINCT chat_id) FROM pairs) AS chat_messages_mirrored,
@@ -122,3 +125,18 @@ def message_split(engine: "sqlalchemy.Engine") -> pd.Series:
     counts = {k: int(v) for k, v in frame.iloc[0].items()}
     share = counts["chat_messages_mirrored"] / counts["chat_messages"] if counts["chat_messages"] else float("nan")
     return pd.Series({**counts, "mirrored_share": round(share, 4)}, dtype=object, name="value")
+
+
+def monthly_messages(engine: "sqlalchemy.Engine") -> pd.DataFrame:
+    """Rows written per calendar month (UTC) to `chat_messages` and to `messages`."""
+    frame = _query(
+        engine,
+        """SELECT month, coalesce(c.n, 0) AS chat_messages, coalesce(m.n, 0) AS messages
+           FROM (SELECT date_trunc('month', created_at AT TIME ZONE 'UTC') AS month, count(*) AS n
+                 FROM chat_messages GROUP BY 1) c
+           FULL JOIN (SELECT date_trunc('month', created_at AT TIME ZONE 'UTC') AS month, count(*) AS n
+                      FROM messages GROUP BY 1) m USING (month)
+           ORDER BY month""",
+    )
+    frame["month"] = pd.to_datetime(frame["month"]).dt.tz_localize("UTC").dt.strftime("%Y-%m")
+    return frame.set_index("month").astype("int64")

@@ -68,3 +68,21 @@ def test_message_split(engine) -> None:
     assert split["messages_without_chat_message"] == 1
     assert split["conversations_with_chat_messages"] == 3 and split["conversations_with_messages"] == 2
     assert split["mirrored_share"] == 0.2
+
+
+def test_monthly_messages(engine) -> None:
+    import datetime as dt
+
+    import psycopg
+
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SET default_transaction_read_only = off")
+        # A second month: one old chat message.
+        conn.execute(
+            "INSERT INTO chat_messages (conversation_id, role, content, created_at) VALUES (%s, 'user', 'old', %s)",
+            (C1, dt.datetime(2020, 1, 15, tzinfo=dt.timezone.utc)),
+        )
+    monthly = tour.monthly_messages(engine)
+    assert monthly.loc["2020-01"].tolist() == [1, 0]
+    assert monthly["chat_messages"].sum() == 6 and monthly["messages"].sum() == 2
