@@ -23,7 +23,7 @@ def _bar(enabled: bool, total: int, desc: str, unit: str):
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=f"{desc:<22}", unit=unit, unit_scale=True, leave=True, file=sys.stderr)
+    return tqdm(total=total, desc=f"{desc:<22}", unit=unit, unit_scale=unit == " rows", leave=True, file=sys.stderr)
 
 
 class Pipeline:
@@ -38,9 +38,9 @@ class Pipeline:
         self._thread = threading.Thread(target=self._work, name="seed-copy", daemon=True)
         self._thread.start()
 
-    def copy(self, table: Table) -> None:
-        """Queue a COPY of the table's rows."""
-        self._put(("copy", table))
+    def copy(self, table: Table, then: list[str] | None = None) -> None:
+        """Queue a COPY of the table's rows, then SQL statements for it (its indexes), under one progress bar."""
+        self._put(("copy", table, then or []))
 
     def execute(self, statements: list[str], label: str) -> None:
         """Queue SQL statements (one progress bar named `label`)."""
@@ -91,13 +91,13 @@ class Pipeline:
                 continue
             try:
                 if item[0] == "copy":
-                    self._copy(item[1])
+                    self._copy(item[1], item[2])
                 else:
                     self._sql(item[1], item[2])
             except BaseException as exc:  # handed to the main thread
                 self._error = exc
 
-    def _copy(self, table: Table) -> None:
+    def _copy(self, table: Table, then: list[str]) -> None:
         bar = _bar(self._progress, len(table), table.name, " rows")
         try:
             with self._conn.cursor() as cur, cur.copy(copy_mod.copy_sql(table)) as cp:
@@ -107,12 +107,20 @@ class Pipeline:
                     cp.write(text)
                     if bar is not None:
                         bar.update(n)
+            if bar is not None and then:
+                bar.set_postfix_str("indexing")
+            for sql in then:
+                if self._stop.is_set():
+                    raise _Stopped()
+                self._conn.execute(sql)
+            if bar is not None and then:
+                bar.set_postfix_str("indexed")
         finally:
             if bar is not None:
                 bar.close()
 
     def _sql(self, statements: list[str], label: str) -> None:
-        bar = _bar(self._progress, len(statements), label, " steps")
+        bar = _bar(self._progress, len(statements), label, " keys")
         try:
             for sql in statements:
                 if self._stop.is_set():

@@ -135,9 +135,7 @@ def _load(conn: "psycopg.Connection", prof: profile_mod.Profile, seed: int, prog
     work = Pipeline(conn, progress)
     try:
         for table in iter_tables(prof, seed):
-            work.copy(table)
-            work.execute([i.create_sql() for i in items if i.table == table.name and i.kind != "fk"],
-                         f"{table.name} indexes")
+            work.copy(table, then=[i.create_sql() for i in items if i.table == table.name and i.kind != "fk"])
             counts[table.name] = len(table)
         work.execute([i.create_sql() for i in items if i.kind == "fk"], "foreign keys")
         work.finish()
