@@ -7,6 +7,8 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
+from psycopg.copy import QueuedLibpqWriter
+
 from . import copy as copy_mod
 from .generate.common import Table
 
@@ -100,7 +102,8 @@ class Pipeline:
     def _copy(self, table: Table, then: list[str]) -> None:
         bar = _bar(self._progress, len(table), table.name, " rows")
         try:
-            with self._conn.cursor() as cur, cur.copy(copy_mod.copy_sql(table)) as cp:
+            # The queued writer sends on its own thread: the next chunk is formatted while PostgreSQL parses this one.
+            with self._conn.cursor() as cur, cur.copy(copy_mod.copy_sql(table), writer=QueuedLibpqWriter(cur)) as cp:
                 for n, text in copy_mod.chunks(table):
                     if self._stop.is_set():
                         raise _Stopped()

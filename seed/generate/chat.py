@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .common import MINUTE, US, Ctx, Table, esc, group_starts, lognormal_us, pick, position_in_group, ts, uuids, words
+from .common import MINUTE, US, Ctx, Lazy, Table, esc, group_starts, lognormal_us, pick, position_in_group, ts, uuids, words
 
 _USER, _ASSISTANT, _SYSTEM = 0, 1, 2
 _ROLE = ("user", "assistant", "system")
@@ -159,31 +159,46 @@ def generate(ctx: Ctx) -> list[Table]:
     ids = uuids(rng, total)
 
     # Content from per-topic pools; sources cite chunks that existed at the time; metadata tells edits/regenerations.
+    # Every random draw happens here; the per-row text is built lazily, chunk by chunk, while COPY runs.
     questions, answers = _pools(ctx)
-    var = rng.integers(0, _K, total)
-    pool_i = topic[m.conv] * _K + var
+    pool_i = topic[m.conv] * _K + rng.integers(0, _K, total)
     sys_i = rng.integers(0, len(_SYSTEM_PROMPTS), total)
-    role_l, pool_l = m.role.tolist(), pool_i.tolist()
-    content = [questions[p] if r == _USER else answers[p] if r == _ASSISTANT else _SYSTEM_PROMPTS[s]
-               for r, p, s in zip(role_l, pool_l, sys_i.tolist())]
     sources = _sources(ctx, m)
     ptok = rng.integers(200, 3000, total)
     ctok = rng.integers(40, 900, total)
     lat = rng.integers(600, 9000, total)
     model = rng.integers(0, 2, total)
-    meta = []
-    for r, f, a, b, c, mo in zip(role_l, m.flag.tolist(), ptok.tolist(), ctok.tolist(), lat.tolist(), model.tolist()):
-        if r == _ASSISTANT:
-            extra = ', "regenerated": true' if f == 1 else ""
-            meta.append(f'{{"model": "{_MODELS[mo]}", "prompt_tokens": {a}, "completion_tokens": {b}, '
-                        f'"latency_ms": {c}{extra}}}')
-        else:
-            meta.append('{"edited": true}' if f == 2 else "{}")
-    parent_txt = [None if p < 0 else ids[p] for p in m.parent.tolist()]
+
+    def content(rows: np.ndarray) -> list[str]:
+        return [questions[p] if r == _USER else answers[p] if r == _ASSISTANT else _SYSTEM_PROMPTS[s]
+                for r, p, s in zip(m.role[rows].tolist(), pool_i[rows].tolist(), sys_i[rows].tolist())]
+
+    def meta(a: int, b: int) -> list[str]:
+        out = []
+        for r, f, pt, ct, la, mo in zip(m.role[a:b].tolist(), m.flag[a:b].tolist(), ptok[a:b].tolist(),
+                                        ctok[a:b].tolist(), lat[a:b].tolist(), model[a:b].tolist()):
+            if r == _ASSISTANT:
+                extra = ', "regenerated": true' if f == 1 else ""
+                out.append(f'{{"model": "{_MODELS[mo]}", "prompt_tokens": {pt}, "completion_tokens": {ct}, '
+                           f'"latency_ms": {la}{extra}}}')
+            else:
+                out.append('{"edited": true}' if f == 2 else "{}")
+        return out
+
+    def parents(a: int, b: int) -> list[str | None]:
+        p = m.parent[a:b]
+        return [None if q < 0 else v for q, v in zip(p.tolist(), ids[np.maximum(p, 0)].tolist())]
+
     chat = Table("chat_messages", ["id", "conversation_id", "parent_id", "role", "content", "sources", "metadata",
                                    "created_at"], [
-        ids.tolist(), conv_ids[m.conv].tolist(), parent_txt, [_ROLE[r] for r in role_l], content, sources, meta,
-        ts(m.time),
+        Lazy(total, lambda a, b: ids[a:b].tolist()),
+        Lazy(total, lambda a, b: conv_ids[m.conv[a:b]].tolist()),
+        Lazy(total, parents),
+        Lazy(total, lambda a, b: [_ROLE[r] for r in m.role[a:b].tolist()]),
+        Lazy(total, lambda a, b: content(np.arange(a, b))),
+        Lazy(total, sources),
+        Lazy(total, meta),
+        Lazy(total, lambda a, b: ts(m.time[a:b])),
     ])
 
     updated = start.copy()
@@ -201,15 +216,21 @@ def generate(ctx: Ctx) -> list[Table]:
     # The Rust API mirrored the linear part of early conversations into `messages`, then stopped.
     cutoff = ctx.start + int(ctx.p("conversations.mirror_share") * (ctx.as_of - ctx.start))
     mir = np.flatnonzero(start[m.conv[:n_spine]] < cutoff)
+    mir_ids = uuids(rng, len(mir))
     messages = Table("messages", ["id", "conversation_id", "role", "content", "metadata", "created_at"], [
-        uuids(rng, len(mir)).tolist(), conv_ids[m.conv[mir]].tolist(), [_ROLE[role_l[i]] for i in mir.tolist()],
-        [content[i] for i in mir.tolist()], ['{"source": "api"}'] * len(mir), ts(m.time[mir]),
+        Lazy(len(mir), lambda a, b: mir_ids[a:b].tolist()),
+        Lazy(len(mir), lambda a, b: conv_ids[m.conv[mir[a:b]]].tolist()),
+        Lazy(len(mir), lambda a, b: [_ROLE[r] for r in m.role[mir[a:b]].tolist()]),
+        Lazy(len(mir), lambda a, b: content(mir[a:b])),
+        Lazy(len(mir), lambda a, b: ['{"source": "api"}'] * (b - a)),
+        Lazy(len(mir), lambda a, b: ts(m.time[mir[a:b]])),
     ])
     return [convs, chat, messages, _memories(ctx, owner, updated, topic)]
 
 
-def _sources(ctx: Ctx, m: _Msgs) -> list[str]:
-    """`sources` JSON per message: assistant answers cite 1-4 chunks created before them, best score first."""
+def _sources(ctx: Ctx, m: _Msgs):
+    """A function (start, stop) → `sources` JSON per message: assistant answers cite 1-4 chunks created before them,
+    best score first (every random draw made now)."""
     rng, st = ctx.rng, ctx.state
     total = len(m.conv)
     avail = np.searchsorted(st["chunk_created"], m.time, side="right")
@@ -218,15 +239,19 @@ def _sources(ctx: Ctx, m: _Msgs) -> list[str]:
     draws = (rng.random((total, 4)) * avail[:, None]).astype(np.int64)
     scores = np.sort(rng.uniform(0.55, 0.93, (total, 4)), axis=1)[:, ::-1]
     chunk_ids, doc_ids = st["chunk_ids"], st["chunk_doc"]
-    out = []
-    for i, kk in enumerate(k.tolist()):
-        if not kk:
-            out.append("[]")
-            continue
-        items = [f'{{"chunk_id": "{chunk_ids[c]}", "document_id": "{doc_ids[c]}", "score": {s:.4f}}}'
-                 for c, s in zip(dict.fromkeys(draws[i, :kk].tolist()), scores[i, :kk].tolist())]
-        out.append("[" + ", ".join(items) + "]")
-    return out
+
+    def fmt(a: int, b: int) -> list[str]:
+        out = []
+        for kk, d, sc in zip(k[a:b].tolist(), draws[a:b].tolist(), scores[a:b].tolist()):
+            if not kk:
+                out.append("[]")
+                continue
+            items = [f'{{"chunk_id": "{chunk_ids[c]}", "document_id": "{doc_ids[c]}", "score": {x:.4f}}}'
+                     for c, x in zip(dict.fromkeys(d[:kk]), sc[:kk])]
+            out.append("[" + ", ".join(items) + "]")
+        return out
+
+    return fmt
 
 
 def _faults(ctx: Ctx, m: _Msgs) -> None:

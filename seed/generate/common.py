@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -49,6 +49,34 @@ class Table:
 
     def __len__(self) -> int:
         return len(self.data[0]) if self.data else 0
+
+
+class Lazy(Sequence):
+    """A column whose values are built on demand, a slice at a time, by `build(start, stop)` (which draws no
+    random numbers: every draw is made before), so formatting overlaps the COPY of earlier rows."""
+
+    def __init__(self, n: int, build: Callable[[int, int], list]) -> None:
+        self._n, self._build = n, build
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self._n)
+            values = self._build(start, max(start, stop))
+            return values if step == 1 else values[::step]
+        i = range(self._n)[key]
+        return self._build(i, i + 1)[0]
+
+    def __iter__(self):
+        for a in range(0, self._n, 50_000):
+            yield from self._build(a, min(a + 50_000, self._n))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and len(self) == len(other) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass
