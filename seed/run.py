@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from typing import TYPE_CHECKING
+import psycopg
 
 from opentier_explore import db
 from opentier_explore.errors import NotMigrated, SeedError
@@ -14,9 +14,6 @@ from . import copy as copy_mod
 from . import profile as profile_mod
 from .generate import TABLES, iter_tables
 from .pipeline import Pipeline
-
-if TYPE_CHECKING:
-    import psycopg
 
 #: The kit's own record of what it seeded (one row per seeding), created inside the seeding transaction.
 LEDGER = "_opentier_seed"
@@ -106,22 +103,34 @@ def run(
             migrate.require_migrated(conn)
         except NotMigrated as exc:
             raise SeedError(str(exc)) from None
-        conn.execute("SET LOCAL lock_timeout = '15s'")
         try:
-            conn.execute("LOCK TABLE " + ", ".join(f'"{t}"' for t in TABLES) + " IN ACCESS EXCLUSIVE MODE")
-        except Exception as exc:  # psycopg.errors.LockNotAvailable
-            if exc.__class__.__name__ != "LockNotAvailable":
-                raise
-            raise SeedError(f"Another session is using the tables of the database at {where}: close it and seed again.") from None
-        _check_target(conn, where, truncate)
-        counts = _load(conn, prof, seed, progress)
-        conn.execute(_LEDGER_DDL)
-        digest = hashlib.sha256(json.dumps(dict(prof), default=str, sort_keys=True).encode()).hexdigest()
-        conn.execute(
-            f"INSERT INTO {LEDGER} (profile, seed, kit_version, as_of, profile_sha256, row_counts) VALUES (%s, %s, %s, %s, %s, %s)",
-            (prof.name, seed, _kit_version(), prof.as_of, digest, json.dumps(counts)),
-        )
-        conn.commit()
+            counts = _seed_in_transaction(conn, prof, seed, truncate, progress, where)
+        except psycopg.errors.LockNotAvailable:
+            raise SeedError(
+                f"Another session is using the tables of the database at {where}: close it and seed again."
+            ) from None
+        except psycopg.Error as exc:
+            first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0].rstrip(".")
+            raise SeedError(f"Seeding the database at {where} failed and was rolled back, nothing changed ({first}).") from None
+    return counts
+
+
+def _seed_in_transaction(
+    conn: "psycopg.Connection", prof: profile_mod.Profile, seed: int, truncate: bool, progress: bool, where: str
+) -> dict[str, int]:
+    """Lock the tables, check them, load, record the seeding, commit."""
+    conn.execute("SET LOCAL lock_timeout = '15s'")
+    conn.execute("LOCK TABLE " + ", ".join(f'"{t}"' for t in TABLES) + " IN ACCESS EXCLUSIVE MODE")
+    _check_target(conn, where, truncate)
+    counts = _load(conn, prof, seed, progress)
+    conn.execute(_LEDGER_DDL)
+    digest = hashlib.sha256(json.dumps(dict(prof), default=str, sort_keys=True).encode()).hexdigest()
+    conn.execute(
+        f"INSERT INTO {LEDGER} (profile, seed, kit_version, as_of, profile_sha256, row_counts) "
+        "VALUES (%s, %s, %s, %s, %s, %s)",
+        (prof.name, seed, _kit_version(), prof.as_of, digest, json.dumps(counts)),
+    )
+    conn.commit()
     return counts
 
 

@@ -177,3 +177,20 @@ def test_a_seed_interrupted_during_copy_leaves_every_table_empty(pg, sig):
         assert all(after[t] == 0 for t in TABLES) and "_opentier_seed" not in after
     finally:
         pg.drop_db("seed_killed")
+
+
+def test_a_failing_seed_is_one_sentence_and_rolls_everything_back(pg):
+    """A constraint the kit's data breaks (added by someone): the seed fails mid-way; keys and indexes are intact."""
+    from _catalog import catalog
+
+    url = pg.create_db("seed_failing")
+    try:
+        migrate.up(url)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("ALTER TABLE chat_messages ADD CONSTRAINT no_long_talk CHECK (length(content) < 120)")
+        before, schema = state(url), catalog(url)
+        line = one_sentence(seed_cli(url, "--profile", "tiny"), "failed and was rolled back", "no_long_talk")
+        assert "chat_messages" in line
+        assert state(url) == before and catalog(url) == schema
+    finally:
+        pg.drop_db("seed_failing")
