@@ -158,9 +158,25 @@ def pick(rng: np.random.Generator, items: Sequence[Any], n: int, p: Sequence[flo
     return rng.choice(len(items), size=n, p=w / w.sum())
 
 
+def stable(x: np.ndarray | float) -> np.ndarray:
+    """`x` rounded to 9 significant decimal digits of its binary mantissa.
+
+    Vectorized exp/log may differ in the last bit between CPUs (SIMD paths); snapping their results makes the
+    later float → int conversions identical on any machine (unless a value lies within 1 ulp of a snapping
+    boundary: about 1 in 10 million values). +, -, *, / and sqrt are exactly rounded and need no snapping.
+    """
+    m, e = np.frexp(x)
+    return np.ldexp(np.round(m, 9), e)
+
+
+def exp(x: np.ndarray | float) -> np.ndarray:
+    """np.exp, reproducible across CPUs (see `stable`)."""
+    return stable(np.exp(x))
+
+
 def lognormal_us(rng: np.random.Generator, median_us: float, sigma: float, n: int) -> np.ndarray:
     """`n` log-normal durations in µs with the given median."""
-    return (median_us * np.exp(sigma * rng.standard_normal(n))).astype(np.int64)
+    return (median_us * exp(sigma * rng.standard_normal(n))).astype(np.int64)
 
 
 def weekday(t_us: np.ndarray) -> np.ndarray:

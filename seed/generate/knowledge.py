@@ -7,7 +7,7 @@ import struct
 
 import numpy as np
 
-from .common import DAY, HOUR, MINUTE, Ctx, Table, esc, ints, pick, ts, ts_or_null, uuids, weekday, words
+from .common import DAY, HOUR, MINUTE, Ctx, Table, esc, exp, ints, pick, stable, ts, ts_or_null, uuids, weekday, words
 
 _RESOURCE = ("text", "url", "pdf", "repo")
 _RESOURCE_W = (0.35, 0.35, 0.2, 0.1)
@@ -58,7 +58,7 @@ def _submissions(ctx: Ctx) -> Table:
     reviewer_i = pick(rng, admins, n, vol)
     reviewer = admins[reviewer_i] if n else np.zeros(0, np.int64)
     med = ctx.p("submissions.median_review_hours") * HOUR
-    latency = med * np.exp(ctx.p("submissions.review_sigma") * rng.standard_normal(n))
+    latency = med * exp(ctx.p("submissions.review_sigma") * rng.standard_normal(n))
     latency = np.where(reviewer_i == slow, latency * ctx.p("submissions.slow_reviewer_factor"), latency).astype(np.int64)
     reviewed = created + latency
     wd = weekday(reviewed)
@@ -149,7 +149,7 @@ def _documents(ctx: Ctx) -> tuple[Table, Table]:
     k_topics = ctx.p("documents.topics")
     centroids = rng.standard_normal((k_topics, _DIM))
     emb = centroids[topic[doc_of] % k_topics] + 0.9 * rng.standard_normal((m, _DIM))
-    emb /= np.sqrt((emb * emb).sum(axis=1))[:, None]
+    emb /= stable(np.sqrt((emb * emb).sum(axis=1)))[:, None]
     has_emb = rng.random(m) >= ctx.p("documents.null_embedding_share")
     emb_bin = [b if h else None for b, h in zip(vector_binary(emb), has_emb.tolist())]
     chunk_created = created[doc_of] + chunk_index * 200_000
@@ -221,7 +221,7 @@ def _jobs(ctx: Ctx) -> Table:
     processed = np.where(status == "failed", np.maximum(total - bad - rng.integers(0, 3, n), 0), processed)
     done = status == "completed"
     ended = (status == "completed") | (status == "failed")
-    duration = (total * 20 * 1_000_000 * np.exp(0.5 * rng.standard_normal(n))).astype(np.int64)
+    duration = (total * 20 * 1_000_000 * exp(0.5 * rng.standard_normal(n))).astype(np.int64)
     completed = np.minimum(started + duration, ctx.as_of - MINUTE)
     progress = np.where(done, 100.0, np.round(100.0 * (processed + bad * ended) / total, 1))
     err_i = rng.integers(0, len(_JOB_ERRORS), n)

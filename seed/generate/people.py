@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import DAY, HOUR, MINUTE, WEEK, Ctx, Table, bools, esc, pick, ts, ts_or_null, unique_ints, uuids, words
+from .common import (DAY, HOUR, MINUTE, WEEK, Ctx, Table, bools, esc, exp, pick, stable, ts, ts_or_null, unique_ints,
+                     uuids, words)
 
 ROLES = ("user", "contributor", "admin")
 USER, CONTRIBUTOR, ADMIN = 0, 1, 2
@@ -19,9 +20,9 @@ def _signups(ctx: Ctx, n: int, admins: int) -> np.ndarray:
     """Sign-up times, ascending: admins in the first two days, everyone else growing exponentially."""
     rng = ctx.rng
     first = ctx.start + np.sort(rng.integers(0, 2 * DAY, size=admins))
-    g = np.log(ctx.p("users.growth"))
+    g = float(stable(np.log(ctx.p("users.growth"))))
     u = rng.random(n - admins)
-    frac = u if abs(g) < 1e-9 else np.log1p(u * np.expm1(g)) / g
+    frac = u if abs(g) < 1e-9 else stable(np.log1p(u * float(stable(np.expm1(g))))) / g
     lo, hi = ctx.start + DAY, ctx.as_of - HOUR
     rest = np.sort(lo + (frac * (hi - lo)).astype(np.int64))
     return np.concatenate([first, rest])
@@ -38,7 +39,7 @@ def _sessions(ctx: Ctx, signup: np.ndarray, admin: np.ndarray) -> tuple[np.ndarr
     life = np.where(loyal, np.inf, np.where(one_time, 0.0, life))
     end = np.minimum(signup + life, float(ctx.as_of - MINUTE))
     span = np.maximum(end - signup, 0.0)
-    rate = ctx.p("sessions.weekly_rate_median") * np.exp(ctx.p("sessions.weekly_rate_sigma") * rng.standard_normal(n))
+    rate = ctx.p("sessions.weekly_rate_median") * exp(ctx.p("sessions.weekly_rate_sigma") * rng.standard_normal(n))
     rate = np.where(admin, np.maximum(rate, 5.0), rate)
     extra = rng.poisson(rate * span / WEEK)
     counts = 1 + np.minimum(extra, ctx.p("sessions.max_per_user") - 1)
