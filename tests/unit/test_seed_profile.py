@@ -12,7 +12,7 @@ from seed import profile
 TINY_TEXT = (profile.PROFILES_DIR / "tiny.toml").read_text()
 
 
-@pytest.mark.parametrize("name,users,conversations", [("tiny", 200, 640), ("demo", 5000, 34000), ("large", 50000, 440000)])
+@pytest.mark.parametrize("name,users,conversations", [("tiny", 200, 700), ("demo", 5000, 37000), ("large", 50000, 440000)])
 def test_builtin_profiles_are_valid(name, users, conversations):
     p = profile.load(name)
     assert p.name == name
