@@ -51,18 +51,19 @@ def _check_target(conn: "psycopg.Connection", where: str, truncate: bool) -> Non
     recorded = _recorded(conn)
     holding = {t: n for t, n in counts.items() if n}
     example = ", ".join(f"{n:,} row{'s' if n != 1 else ''} in {t}" for t, n in list(holding.items())[:2])
+    if not holding:  # nothing to protect (a stale record of an earlier seeding, if any, goes)
+        if recorded is not None:
+            conn.execute(f"DELETE FROM {LEDGER}")
+        return
     if recorded is None:
-        if holding and truncate:
+        if truncate:
             raise SeedError(
                 f"The database at {where} holds rows the kit did not seed ({example}), and --truncate empties only "
                 f"a database the kit seeded itself: seed an empty database instead."
             )
-        if holding:
-            raise SeedError(
-                f"The database at {where} already holds rows the kit did not seed ({example}): "
-                f"seed an empty database instead."
-            )
-        return
+        raise SeedError(
+            f"The database at {where} already holds rows the kit did not seed ({example}): seed an empty database instead."
+        )
     prof, seed, rec_counts = recorded
     if not truncate:
         raise SeedError(

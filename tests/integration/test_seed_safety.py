@@ -194,3 +194,16 @@ def test_a_failing_seed_is_one_sentence_and_rolls_everything_back(pg):
         assert state(url) == before and catalog(url) == schema
     finally:
         pg.drop_db("seed_failing")
+
+
+def test_a_seeded_database_emptied_by_hand_seeds_again(pg, tiny_template):
+    url = pg.create_db("seed_emptied", template=tiny_template)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("TRUNCATE " + ", ".join(TABLES))
+        result = seed_cli(url, "--profile", "tiny", "--seed", "5")
+        assert result.returncode == 0, result.stderr
+        with psycopg.connect(url, autocommit=True) as conn:
+            assert conn.execute("SELECT seed FROM _opentier_seed").fetchall() == [(5,)]
+    finally:
+        pg.drop_db("seed_emptied")
