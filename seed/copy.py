@@ -1,4 +1,5 @@
-"""Bulk loading with COPY (text format), with the tables' secondary indexes and foreign keys rebuilt after the load.
+"""COPY data (text format; binary for typed tables) and the keys, indexes and foreign keys dropped before a load
+and recreated after it.
 
 Everything runs inside the caller's transaction: dropped indexes and constraints come back under the same
 names and definitions before it commits, and a failure rolls all of it back.

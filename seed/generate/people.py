@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import (DAY, HOUR, MINUTE, WEEK, Ctx, Table, bools, esc, exp, pick, stable, ts, ts_or_null, unique_ints,
-                     uuids, words)
+from .common import (DAY, HOUR, MINUTE, WEEK, Ctx, Table, bools, esc, exp, pick, stable, tokens, ts, ts_or_null,
+                     unique_ints, uuids, words)
 
 ROLES = ("user", "contributor", "admin")
 USER, CONTRIBUTOR, ADMIN = 0, 1, 2
@@ -224,8 +224,6 @@ def generate(ctx: Ctx) -> list[Table]:
 
 def _unique_tokens(rng: np.random.Generator, n: int, length: int) -> list[str]:
     """`n` distinct random alphanumeric tokens."""
-    from .common import tokens
-
     out = tokens(rng, n, length)
     if len(np.unique(out)) != n:  # 62**64 possibilities: never in practice, but the constraint is UNIQUE
         raise RuntimeError("random token collision")
