@@ -137,3 +137,29 @@ def sessions_per_user(churn: "SessionChurn", ax: "Axes | None" = None, max_sessi
     ax.bar(counts.index.to_numpy(), counts.to_numpy(), color=_COLOR, width=0.8)
     _style(ax, "Sessions per user", f"sessions up to as_of ({max_sessions} = {max_sessions} or more)", "users")
     return ax
+
+
+def table_sizes(sizes: pd.DataFrame, ax: "Axes | None" = None) -> "Axes":
+    """Horizontal bars: rows per table (log scale), largest on top; `sizes` as `tour.table_sizes` returns it."""
+    ax = _axes(ax, size=(7.5, 4.5))
+    ordered = sizes["rows"].sort_values()
+    ax.barh(ordered.index.tolist(), ordered.clip(lower=1).to_numpy(), color=_COLOR)
+    ax.set_xscale("log")
+    _style(ax, "Rows per table", "rows (log scale)", "table")
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.grid(False, axis="y")
+    return ax
+
+
+def monthly_messages(monthly: pd.DataFrame, ax: "Axes | None" = None) -> "Axes":
+    """Lines: rows written per month to chat_messages and to messages; `monthly` as `tour.monthly_messages` returns it."""
+    ax = _axes(ax)
+    x = np.arange(len(monthly))
+    ax.plot(x, monthly["chat_messages"].to_numpy(), marker="o", markersize=3, color=_COLOR, label="chat_messages (Intelligence)")
+    ax.plot(x, monthly["messages"].to_numpy(), marker="o", markersize=3, color=_ACCENT, label="messages (Rust API)")
+    step = max(1, len(x) // 12)
+    ax.set_xticks(x[::step], monthly.index[::step].tolist(), rotation=45, ha="right")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper left", frameon=False)
+    _style(ax, "Rows written per month to the two message tables", "month (UTC)", "rows")
+    return ax

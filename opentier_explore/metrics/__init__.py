@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from .branching import branch_kinds, tree_summary
 from .churn import SessionChurn, session_churn
 from .moderation import ModerationLatency, moderation_latency
 from .trees import conversation_trees, message_depths, tree_faults
@@ -14,6 +15,8 @@ __all__ = [
     "conversation_trees",
     "tree_faults",
     "message_depths",
+    "tree_summary",
+    "branch_kinds",
     "moderation_latency",
     "ModerationLatency",
     "session_churn",

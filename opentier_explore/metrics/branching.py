@@ -69,3 +69,22 @@ def _from_frames(chat: pd.DataFrame) -> pd.DataFrame:
     roots = roots[roots >= 2]
     first = pd.DataFrame({"kind": ["edited_first_question"], "branch_points": [len(roots)], "alternatives": [int(roots.sum())]})
     return pd.concat([kids, first], ignore_index=True)
+
+
+def tree_summary(trees: pd.DataFrame) -> pd.Series:
+    """Headline figures of `conversation_trees`: how many conversations, how many linear, depth and size quantiles."""
+    depth = trees["max_depth"].dropna().astype("float64")
+    linear = (trees["n_branch_points"] == 0) & (trees["n_roots"] <= 1)
+    return pd.Series(
+        {
+            "conversations": int(len(trees)),
+            "linear_share": round(float(linear.mean()), 4) if len(trees) else float("nan"),
+            "median_depth": float(depth.median()) if len(depth) else float("nan"),
+            "p90_depth": float(depth.quantile(0.9)) if len(depth) else float("nan"),
+            "max_depth": int(depth.max()) if len(depth) else 0,
+            "median_messages": float(trees["n_messages"].median()) if len(trees) else float("nan"),
+            "messages": int(trees["n_messages"].sum()),
+        },
+        dtype=object,
+        name="value",
+    )
