@@ -58,12 +58,14 @@ def check_sql(engine, needs: Mapping[str, Sequence[str]], metric: str) -> None:
             raise _missing(metric, table, missing)
 
 
-def query(engine, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """The result of `sql` as a DataFrame, in a read-only transaction."""
+def query(engine, sql: str, params: Mapping[str, Any] | None = None, settings: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The result of `sql` as a DataFrame, in a read-only transaction (with `settings` SET LOCAL for it alone)."""
     import sqlalchemy
 
     with engine.connect() as conn:
         conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        for name, value in (settings or {}).items():
+            conn.execute(sqlalchemy.text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
         result = conn.execute(sqlalchemy.text(sql), dict(params or {}))
         rows = result.all()
         cols = list(result.keys())

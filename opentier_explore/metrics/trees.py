@@ -24,7 +24,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from . import _source
+from . import _keys, _source
 
 FAULTS = ("cross_conversation_parent", "missing_parent", "cycle")
 TREE_COLUMNS = ("n_messages", "n_roots", "max_depth", "n_leaves", "n_branch_points", "max_children")
@@ -35,7 +35,7 @@ def conversation_trees(src: _source.Source) -> pd.DataFrame:
     """Per conversation: n_messages, n_roots, max_depth, n_leaves, n_branch_points, max_children (module docstring)."""
     if _source.is_engine(src):
         _source.check_sql(src, _NEEDS, "conversation_trees")
-        return _trees_frame(_source.query(src, _TREES_SQL))
+        return _trees_frame(_source.query(src, _TREES_SQL, settings={"work_mem": WORK_MEM}))
     walk = _Walk(_source.frame(src, "chat_messages", _NEEDS["chat_messages"], "conversation_trees"))
     return walk.trees()
 
@@ -44,7 +44,7 @@ def tree_faults(src: _source.Source) -> pd.DataFrame:
     """One row per faulty message: message_id, conversation_id, fault (cross_conversation_parent, missing_parent or cycle)."""
     if _source.is_engine(src):
         _source.check_sql(src, _NEEDS, "tree_faults")
-        return _faults_frame(_source.query(src, _FAULTS_SQL))
+        return _faults_frame(_source.query(src, _FAULTS_SQL, settings={"work_mem": WORK_MEM}))
     walk = _Walk(_source.frame(src, "chat_messages", _NEEDS["chat_messages"], "tree_faults"))
     return walk.faults()
 
@@ -66,10 +66,11 @@ class _Walk:
         parent = df["parent_id"].astype(object).to_numpy()
         n = len(ids)
         self.ids = ids
-        self.conv_codes, self.convs = pd.factorize(df["conversation_id"].astype(object), sort=True)
-        self.has_parent = pd.notna(parent)
-        pidx = pd.Index(ids).get_indexer(np.where(self.has_parent, parent, "\x00none"))
-        self.missing = self.has_parent & (pidx < 0)
+        self.conv_codes, self.convs = _keys.sorted_codes(df["conversation_id"].astype(object).to_numpy())
+        pidx = _keys.parent_rows(ids, parent)  # -1: NULL parent, -2: no such message
+        self.has_parent = pidx != -1
+        self.missing = pidx == -2
+        pidx[self.missing] = -1
         safe = np.where(pidx < 0, 0, pidx)
         self.cross = (pidx >= 0) & (self.conv_codes[safe] != self.conv_codes) if n else np.zeros(0, bool)
         valid = (pidx >= 0) & ~self.cross
@@ -161,18 +162,22 @@ def _faults_frame(rows: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["conversation_id", "message_id"], kind="stable").reset_index(drop=True)
 
 
+#: work_mem for the tree queries: the recursive walk hashes the (id, parent_id, conversation_id) triples
+#: once per tree level, which must fit in memory to stay fast (bench/RESULTS.md); SET LOCAL, this transaction only.
+WORK_MEM = "256MB"
+
 _TREES_SQL = """
-WITH RECURSIVE walk(id, conversation_id, depth) AS (
-    SELECT id, conversation_id, 1 FROM chat_messages WHERE parent_id IS NULL
+WITH RECURSIVE e AS MATERIALIZED (SELECT id, parent_id, conversation_id FROM chat_messages),
+walk(id, conversation_id, depth) AS (
+    SELECT id, conversation_id, 1 FROM e WHERE parent_id IS NULL
   UNION ALL
-    SELECT c.id, c.conversation_id, w.depth + 1
-    FROM walk w JOIN chat_messages c ON c.parent_id = w.id AND c.conversation_id = w.conversation_id
+    SELECT e.id, e.conversation_id, w.depth + 1
+    FROM walk w JOIN e ON e.parent_id = w.id AND e.conversation_id = w.conversation_id
 ),
 depths AS (SELECT conversation_id, max(depth) AS max_depth FROM walk GROUP BY conversation_id),
 kids AS (
-    SELECT c.parent_id AS id, count(*) AS n
-    FROM chat_messages c JOIN chat_messages p ON p.id = c.parent_id AND p.conversation_id = c.conversation_id
-    GROUP BY c.parent_id
+    SELECT parent_id AS id, conversation_id, count(*) AS n FROM e WHERE parent_id IS NOT NULL
+    GROUP BY parent_id, conversation_id
 ),
 per_conv AS (
     SELECT m.conversation_id,
@@ -181,13 +186,12 @@ per_conv AS (
            count(*) FILTER (WHERE k.n IS NULL) AS n_leaves,
            count(*) FILTER (WHERE k.n >= 2) AS n_branch_points,
            coalesce(max(k.n), 0) AS max_children
-    FROM chat_messages m LEFT JOIN kids k ON k.id = m.id
+    FROM e m LEFT JOIN kids k ON k.id = m.id AND k.conversation_id = m.conversation_id
     GROUP BY m.conversation_id
 )
 SELECT p.conversation_id::text AS conversation_id, p.n_messages, p.n_roots, d.max_depth,
        p.n_leaves, p.n_branch_points, p.max_children
 FROM per_conv p LEFT JOIN depths d USING (conversation_id)
-ORDER BY p.conversation_id
 """
 
 _FAULTS_SQL = """
@@ -199,11 +203,11 @@ reach(id, conversation_id) AS (
     SELECT id, conversation_id FROM e
     WHERE parent_id IS NULL OR pid IS NULL OR pconv <> conversation_id
   UNION ALL
-    SELECT c.id, c.conversation_id
-    FROM reach r JOIN chat_messages c ON c.parent_id = r.id AND c.conversation_id = r.conversation_id
+    SELECT e.id, e.conversation_id
+    FROM reach r JOIN e ON e.parent_id = r.id AND e.conversation_id = r.conversation_id
 ),
 cand AS MATERIALIZED (
-    SELECT e.id, e.parent_id FROM e WHERE NOT EXISTS (SELECT 1 FROM reach r WHERE r.id = e.id)
+    SELECT e.id, e.parent_id, e.conversation_id FROM e WHERE NOT EXISTS (SELECT 1 FROM reach r WHERE r.id = e.id)
 ),
 up(start, cur) AS (
     SELECT id, parent_id FROM cand
@@ -217,5 +221,5 @@ SELECT id::text, conversation_id::text, 'cross_conversation_parent'
 FROM e WHERE pid IS NOT NULL AND pconv <> conversation_id
 UNION ALL
 SELECT c.id::text, c.conversation_id::text, 'cycle'
-FROM chat_messages c WHERE c.id IN (SELECT start FROM up WHERE cur = start)
+FROM cand c WHERE c.id IN (SELECT start FROM up WHERE cur = start)
 """

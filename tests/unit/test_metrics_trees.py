@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -52,3 +53,27 @@ def test_missing_parent_id_column_is_one_clear_error():
         metrics.conversation_trees(frames)
     with pytest.raises(SchemaError, match="needs table 'chat_messages'"):
         metrics.tree_faults({})
+
+
+def test_key_matching_falls_back_to_strings_when_halves_collide():
+    from opentier_explore.metrics import _keys
+
+    a, b, c = ("00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002",
+               "11111111-0000-4000-8000-000000000001")  # high halves and low halves both repeat
+    ids = np.array([a, b, c], dtype=object)
+    parents = np.array([None, a, "not-a-uuid"], dtype=object)
+    assert _keys.parent_rows(ids, parents).tolist() == [-1, 0, -2]
+    parents = np.array([c, None, b], dtype=object)
+    assert _keys.parent_rows(ids, parents).tolist() == [2, -1, 1]
+    lower = "abcdef00-0000-4000-8000-000000000001"
+    upper = np.array([lower.upper(), lower], dtype=object)  # different strings, same UUID value
+    codes, uniques = _keys.sorted_codes(upper)
+    assert len(uniques) == 2 and _keys.uuid_halves(upper, np.zeros(2, bool)) is None
+
+
+def test_same_low_half_different_uuid_is_not_a_match():
+    from opentier_explore.metrics import _keys
+
+    ids = np.array(["00000000-0000-4000-8000-000000000001"], dtype=object)
+    parents = np.array(["99999999-0000-4000-8000-000000000001"], dtype=object)
+    assert _keys.parent_rows(ids, parents).tolist() == [-2]
