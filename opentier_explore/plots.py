@@ -28,6 +28,7 @@ def _axes(ax: "Axes | None", size=_SIZE) -> "Axes":
     import matplotlib.pyplot as plt
 
     _, ax = plt.subplots(figsize=size, layout="constrained")
+    _register_figure_text()
     return ax
 
 
@@ -60,6 +61,7 @@ def latency(mod: "ModerationLatency", bins: int = 30) -> "Figure":
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 4.0), layout="constrained")
+    _register_figure_text()
     life = mod.life_table
     hours = life.index.total_seconds().to_numpy() / 3600.0
     observed = life["observed"].to_numpy()
@@ -163,3 +165,27 @@ def monthly_messages(monthly: pd.DataFrame, ax: "Axes | None" = None) -> "Axes":
     ax.legend(loc="upper left", frameon=False)
     _style(ax, "Rows written per month to the two message tables", "month (UTC)", "rows")
     return ax
+
+
+def _figure_text(fig, printer, cycle) -> None:
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    printer.text(f"[figure: {' | '.join(titles) or 'untitled'}]")
+
+
+def _register_figure_text() -> None:
+    """In IPython, show a figure's plain-text form as its titles, not matplotlib's version-dependent repr.
+
+    Called after each figure is created: activating the inline backend drops every
+    formatter registered for Figure before it.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib.figure import Figure
+
+    shell.display_formatter.formatters["text/plain"].for_type(Figure, _figure_text)
+

@@ -47,21 +47,33 @@ def _database_env(url: str) -> Iterator[None]:
 
 def _run(path: Path):
     """The notebook at `path`, executed top to bottom in a fresh kernel (timing metadata not recorded)."""
+    import tempfile
+
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+
+    from jupyter_client.manager import KernelManager
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        nb, timeout=CELL_TIMEOUT, kernel_name="python3", record_timing=False,
-        resources={"metadata": {"path": str(path.parent)}},
-    )
+    with tempfile.TemporaryDirectory(prefix="otk-") as sockets:
+        # IPC sockets in a private directory: no TCP port, and no warning about unencrypted TCP.
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
+        client = NotebookClient(
+            nb, km=km, timeout=CELL_TIMEOUT, kernel_name="python3", record_timing=False,
+            resources={"metadata": {"path": str(path.parent)}},
+        )
+        _execute_client(client, path)
+    return nb
+
+
+def _execute_client(client, path: Path) -> None:
+    from nbclient.exceptions import CellExecutionError
+
     try:
         client.execute()
     except CellExecutionError as exc:
         lines = [line for line in str(exc).splitlines() if line.strip()]
         raise ReportError(f"Notebook {path.name} failed: {lines[-1] if lines else exc}; open it with `make lab` to see where.") from None
-    return nb
 
 
 def _execute(path: Path, out_dir: Path) -> Path:
