@@ -175,8 +175,8 @@ def _from_sql(engine, as_of, window: int) -> SessionChurn:
     as_of = _as_of(as_of, latest)
     p = {"as_of": None if pd.isna(as_of) else as_of.to_pydatetime(), "window": window}
     wk = "date_trunc('week', {} AT TIME ZONE 'UTC')"
-    s_cte = "WITH s AS (SELECT * FROM sessions WHERE created_at <= CAST(:as_of AS timestamptz)), " \
-            "u AS (SELECT * FROM users WHERE created_at <= CAST(:as_of AS timestamptz)) "
+    s_cte = ("WITH s AS (SELECT id, user_id, role, created_at, expires_at FROM sessions WHERE created_at <= CAST(:as_of AS timestamptz)), "
+             "u AS (SELECT id, role, created_at FROM users WHERE created_at <= CAST(:as_of AS timestamptz)) ")
     w = _source.query(engine, s_cte + f"SELECT {wk.format('created_at')} AS w, count(DISTINCT user_id) AS n FROM s GROUP BY 1 ORDER BY 1", p)
     weekly = pd.Series(w["n"].to_numpy(np.int64), index=pd.DatetimeIndex(pd.to_datetime(w["w"])).tz_localize("UTC") if len(w) else pd.DatetimeIndex([], tz="UTC"))
     z = _source.query(engine, s_cte + f"SELECT {wk.format('created_at')} AS c, count(*) AS n FROM u GROUP BY 1", p)
@@ -204,12 +204,14 @@ def _from_sql(engine, as_of, window: int) -> SessionChurn:
     ends_p = {**p, "ends": [t.to_pydatetime() for t in ends]}
     rows = _source.query(
         engine,
-        s_cte + ", f AS (SELECT min(created_at) AS f FROM s GROUP BY user_id), "
+        s_cte + ", e AS (SELECT t FROM unnest(CAST(:ends AS timestamptz[])) AS t), "
+        "f AS (SELECT min(created_at) AS f FROM s GROUP BY user_id), "
+        "seen AS (SELECT e.t, count(f.f) AS n FROM e LEFT JOIN f ON f.f < e.t GROUP BY e.t), "
         "a AS (SELECT DISTINCT s.user_id, t FROM s CROSS JOIN LATERAL generate_series("
         f"({wk.format('s.created_at')} + interval '7 days') AT TIME ZONE 'UTC', s.created_at + make_interval(hours => 24 * :window), "
-        "interval '168 hours') AS t) "
-        "SELECT e.t, (SELECT count(*) FROM f WHERE f.f < e.t) AS users_seen, (SELECT count(*) FROM a WHERE a.t = e.t) AS active "
-        "FROM unnest(CAST(:ends AS timestamptz[])) AS e(t) ORDER BY e.t",
+        "interval '168 hours') AS t), "
+        "act AS (SELECT t, count(*) AS n FROM a GROUP BY t) "
+        "SELECT e.t, seen.n AS users_seen, coalesce(act.n, 0) AS active FROM e JOIN seen USING (t) LEFT JOIN act USING (t) ORDER BY e.t",
         ends_p,
     )
     rate = pd.DataFrame({"users_seen": rows["users_seen"].to_numpy(np.int64) if len(rows) else [],
