@@ -62,7 +62,11 @@ def _run(path: Path):
             nb, km=km, timeout=CELL_TIMEOUT, kernel_name="python3", record_timing=False,
             resources={"metadata": {"path": str(path.parent)}},
         )
-        _execute_client(client, path)
+        try:
+            _execute_client(client, path)
+        finally:
+            if km.has_kernel:  # a kernel manager we made is ours to stop
+                km.shutdown_kernel(now=True)
     return nb
 
 
