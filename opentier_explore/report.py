@@ -73,11 +73,17 @@ def _run(path: Path):
 def _execute_client(client, path: Path) -> None:
     from nbclient.exceptions import CellExecutionError
 
+    from . import errors
+
     try:
         client.execute()
     except CellExecutionError as exc:
-        lines = [line for line in str(exc).splitlines() if line.strip()]
-        raise ReportError(f"Notebook {path.name} failed: {lines[-1] if lines else exc}; open it with `make lab` to see where.") from None
+        kit_error = getattr(errors, exc.ename, None)
+        if isinstance(kit_error, type) and issubclass(kit_error, errors.OpentierError):
+            raise ReportError(f"Notebook {path.name} stopped: {exc.evalue}") from None
+        raise ReportError(
+            f"Notebook {path.name} failed with {exc.ename}: {exc.evalue} — open it with `make lab` to see where."
+        ) from None
 
 
 def _execute(path: Path, out_dir: Path) -> Path:
