@@ -191,7 +191,7 @@ def machine() -> dict[str, str]:
         cpu = m.group(1).strip() if m else ""
     except OSError:
         pass
-    free = subprocess.run(["free", "-g"], capture_output=True, text=True).stdout.strip()
+    free = subprocess.run(["free", "-g"], capture_output=True, text=True).stdout.rstrip()
     return {"nproc": str(os.cpu_count()), "cpu": cpu or platform.processor(), "free": free,
             "python": platform.python_version()}
 
@@ -253,7 +253,7 @@ def main() -> int:
             total = sum(counts.values())
             rows_out.append(
                 f"| {prof} | {total:,} | {counts['chat_messages']:,} | {s:.2f} | {cli_s:.2f} | {ix:.2f} | {rb:.2f} | "
-                f"{extrapolated:.0f} | {s / ix:.2f}× | {extrapolated / s:.0f}× |")
+                f"{extrapolated:.0f} | {s / ix:.2f}× | {s / rb:.2f}× | {extrapolated / s:.1f}× |")
             detail.append(f"- `{prof}`: seed runs {', '.join(f'{x:.2f}' for x in seed_s)} s; COPY into indexed tables "
                           f"{', '.join(f'{x:.2f}' for x in indexed_s)} s; COPY + rebuild {', '.join(f'{x:.2f}' for x in rebuilt_s)} s; "
                           f"row-by-row sample {args.sample} rows/table: "
@@ -274,8 +274,8 @@ absolute times are pessimistic and vary by ±30 % between runs.
     $ free -g
 {free}
 
-| profile | rows | chat_messages | seed (s) | CLI seed (s) | COPY same rows into indexed tables (s) | COPY + drop/rebuild indexes (s) | row-by-row executemany, extrapolated (s) | seed ÷ COPY indexed | row-by-row ÷ seed |
-|---|---|---|---|---|---|---|---|---|---|
+| profile | rows | chat_messages | seed (s) | CLI seed (s) | COPY same rows into indexed tables (s) | COPY + drop/rebuild indexes (s) | row-by-row executemany, extrapolated (s) | seed ÷ COPY indexed | seed ÷ COPY + rebuild | row-by-row ÷ seed |
+|---|---|---|---|---|---|---|---|---|---|---|
 {chr(10).join(rows_out)}
 
 - **seed**: `seed.run(url, profile=…)` in-process on a fresh migrated database: generation (numpy), COPY and
