@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import sqlalchemy
 
+#: Arrow batch size the driver aims at: conversion of one batch overlaps the transfer of the next.
+BATCH_BYTES = 16 << 20
+
 _NP_INT = {"int2": "int16", "int4": "int32", "int8": "int64"}
 _NULLABLE_INT = {"int2": "Int16", "int4": "Int32", "int8": "Int64"}
 
@@ -132,34 +135,79 @@ def _fetch(
         raise ConfigError(f"No columns asked for from table {spec.name!r}: pass at least one name in `columns`.")
     sql = _select_sql(spec, cols, where, None if limit is None else int(limit))
     import adbc_driver_postgresql.dbapi as adbc
+    import pyarrow as pa
 
     try:
         with conn.cursor() as cur:
+            cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(BATCH_BYTES)})
             cur.execute(sql)
-            arrow = cur.fetch_arrow_table()
+            parts = _stream(cur.fetch_record_batch(), cols)
         conn.rollback()
-    except adbc.Error as exc:
+    except (adbc.Error, pa.ArrowException) as exc:  # the server's errors arrive either way
         conn.rollback()
         first = str(exc).split("\n")[0]
         first = first.split("ERROR:", 1)[-1].strip().rstrip(".")
         raise OpentierError(f"Loading table {spec.name!r} failed: {first}.") from None
-    return _to_frame(arrow, cols)
-
-
-def _to_frame(arrow: "pa.Table", cols: list[reflect.Column]) -> pd.DataFrame:
-    """The DataFrame for a fetched Arrow table, each column converted as the module docstring says."""
-    out: dict[str, object] = {}
-    was_enabled = gc.isenabled()
-    gc.disable()  # millions of new dicts/lists would trigger full collections over and over
-    try:
-        for i, col in enumerate(cols):
-            out[col.name] = _convert(arrow.column(i), col)
-    finally:
-        if was_enabled:
-            gc.enable()
-    frame = pd.DataFrame(out, columns=[c.name for c in cols])
+    frame = pd.DataFrame({col.name: _concat(part) for col, part in zip(cols, parts)}, columns=[c.name for c in cols])
     frame.index = pd.RangeIndex(len(frame))
     return frame
+
+
+def _stream(reader, cols: list[reflect.Column]) -> list[list]:
+    """Converted pieces of each column, batch by batch: a thread pulls Arrow batches off the wire while this one converts."""
+    import queue
+    import threading
+
+    import pyarrow as pa
+
+    batches: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in reader:  # the driver reads and decodes without holding the GIL
+                if stop.is_set():
+                    break
+                batches.put(batch)
+            batches.put(None)
+        except BaseException as exc:  # handed to the converting thread, which raises it
+            batches.put(exc)
+
+    thread = threading.Thread(target=produce, name="opentier-load", daemon=True)
+    parts: list[list] = [[] for _ in cols]
+    was_enabled = gc.isenabled()
+    gc.disable()  # millions of new dicts/lists would trigger full collections over and over
+    thread.start()
+    try:
+        while (item := batches.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            for i, col in enumerate(cols):
+                parts[i].append(_convert(pa.chunked_array([item.column(i)]), col))
+            del item
+        if not parts[0]:
+            for i, col in enumerate(cols):
+                parts[i].append(_convert(pa.chunked_array([], type=reader.schema.field(i).type), col))
+    finally:
+        stop.set()
+        while thread.is_alive():  # let the producer finish if we stopped early
+            try:
+                batches.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        thread.join()
+        if was_enabled:
+            gc.enable()
+    return parts
+
+
+def _concat(parts: list):
+    """One array from a column's converted pieces (numpy arrays or pandas extension arrays)."""
+    if len(parts) == 1:
+        return parts[0]
+    if isinstance(parts[0], np.ndarray):
+        return np.concatenate(parts)
+    return type(parts[0])._concat_same_type(parts)
 
 
 def _convert(chunked: "pa.ChunkedArray", col: reflect.Column):
@@ -180,11 +228,11 @@ def _convert(chunked: "pa.ChunkedArray", col: reflect.Column):
         return chunked.to_pandas(coerce_temporal_nanoseconds=True).array
     objs = chunked.to_numpy(zero_copy_only=False) if n else np.empty(0, dtype=object)
     if col.kind == "json":
-        return _json(objs)
+        return _json(objs, col.not_null)
     if col.kind == "enum":
         return pd.Categorical(objs, categories=list(col.labels))
     if col.kind == "interval":
-        return pd.to_timedelta(np.asarray(objs, dtype="float64"), unit="s").as_unit("ns")
+        return pd.to_timedelta(np.asarray(objs, dtype="float64"), unit="s").as_unit("ns").array
     if col.kind == "numeric":
         return np.array([None if v is None else decimal.Decimal(v) for v in objs], dtype=object)
     if col.kind == "float":
@@ -194,19 +242,12 @@ def _convert(chunked: "pa.ChunkedArray", col: reflect.Column):
     return objs.astype(object, copy=False)
 
 
-def _json(texts: np.ndarray) -> np.ndarray:
-    """Parse an object array of JSON texts (None = NULL) with one json.loads call; `{}`/`[]` built directly; None stays None."""
-    out = np.empty(len(texts), dtype=object)
+def _json(texts: np.ndarray, not_null: bool) -> np.ndarray:
+    """Parse an object array of JSON texts (None = NULL) with one json.loads call; None stays None."""
     if not len(texts):
-        return out
-    empty_list = texts == "[]"
-    empty_dict = texts == "{}"
-    rest = ~(empty_list | empty_dict) & pd.notna(texts)
-    out[empty_list] = _objects([[] for _ in range(int(empty_list.sum()))])
-    out[empty_dict] = _objects([{} for _ in range(int(empty_dict.sum()))])
-    if rest.any():
-        out[rest] = _objects(json.loads("[" + ",".join(texts[rest].tolist()) + "]"))
-    return out
+        return np.empty(0, dtype=object)
+    items = texts.tolist() if not_null else np.where(pd.isna(texts), "null", texts).tolist()
+    return _objects(json.loads("[" + ",".join(items) + "]"))
 
 
 def _objects(values: list) -> np.ndarray:
