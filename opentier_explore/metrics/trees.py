@@ -209,11 +209,22 @@ reach(id, conversation_id) AS (
 cand AS MATERIALIZED (
     SELECT e.id, e.parent_id, e.conversation_id FROM e WHERE NOT EXISTS (SELECT 1 FROM reach r WHERE r.id = e.id)
 ),
-up(start, cur) AS (
-    SELECT id, parent_id FROM cand
+-- A walk up from each unreachable message stops at a message of smaller rank (a hash of the id, so
+-- that no numbering of ids makes walks long), so only the smallest-ranked message of a cycle comes back
+-- to itself; expected walks are short, and CYCLE stops any that would go round forever.
+ranked AS MATERIALIZED (
+    SELECT id, parent_id, (hashtextextended(id::text, 0), id) AS rk FROM cand
+),
+up(start, srk, cur) AS (
+    SELECT id, rk, parent_id FROM ranked
   UNION ALL
-    SELECT u.start, c.parent_id FROM up u JOIN cand c ON c.id = u.cur
-) CYCLE cur SET looped USING path
+    SELECT u.start, u.srk, c.parent_id FROM up u JOIN ranked c ON c.id = u.cur WHERE c.rk > u.srk
+) CYCLE cur SET looped USING path,
+ring(id) AS (
+    SELECT DISTINCT start FROM up WHERE cur = start
+  UNION
+    SELECT c.parent_id FROM ring r JOIN cand c ON c.id = r.id
+)
 SELECT id::text AS message_id, conversation_id::text AS conversation_id, 'missing_parent' AS fault
 FROM e WHERE parent_id IS NOT NULL AND pid IS NULL
 UNION ALL
@@ -221,5 +232,5 @@ SELECT id::text, conversation_id::text, 'cross_conversation_parent'
 FROM e WHERE pid IS NOT NULL AND pconv <> conversation_id
 UNION ALL
 SELECT c.id::text, c.conversation_id::text, 'cycle'
-FROM cand c WHERE c.id IN (SELECT start FROM up WHERE cur = start)
+FROM cand c WHERE c.id IN (SELECT id FROM ring)
 """

@@ -84,3 +84,28 @@ def test_schema_without_parent_id_is_one_clear_error(pg):
     finally:
         engine.dispose()
         pg.drop_db("m_metrics_noparent")
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_a_long_cycle_is_found_not_hung_on(pg, order):
+    n = 3000
+    ids = [mc.uid(100_000 + i) for i in range(n)][::order]  # ids rising, then falling, along the cycle
+
+    def insert(conn) -> None:
+        conn.execute("INSERT INTO conversations (id, user_id) VALUES (%s, 'u')", (mc.conv(1),))
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO chat_messages (id, conversation_id, parent_id, role, content) VALUES (%s, %s, %s, 'user', 'x')",
+                            [(m, mc.conv(1), ids[i - 1] if i else None) for i, m in enumerate(ids)])
+        conn.execute("UPDATE chat_messages SET parent_id = %s WHERE id = %s", (ids[-1], ids[0]))  # one cycle through all
+
+    url = _db(pg, "m_metrics_longcycle", insert)
+    engine = connect(url)
+    try:
+        faults = metrics.tree_faults(engine)
+        assert len(faults) == n and set(faults["fault"]) == {"cycle"}
+        trees = metrics.conversation_trees(engine)
+        assert trees["n_roots"].tolist() == [0] and trees["max_depth"].isna().all() and trees["n_leaves"].tolist() == [0]
+        pd.testing.assert_frame_equal(faults, metrics.tree_faults(load_all(engine=engine)))
+    finally:
+        engine.dispose()
+        pg.drop_db("m_metrics_longcycle")
