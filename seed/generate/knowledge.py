@@ -167,7 +167,7 @@ def _documents(ctx: Ctx) -> tuple[Table, Table]:
         kind = _UPLOAD_TYPES[dtype[i]]
         slug = _slug(titles[i])
         src.append(f"https://docs.example.org/{slug}" if kind == "html" else None)
-        meta = {"chunks": int(n_chunks[i]), "source": "submission" if i >= n_base else ("seed" if i < n_init else "upload")}
+        meta = {"chunks": int(n_chunks[i]), "source": "submission" if i >= n_base else ("launch" if i < n_init else "upload")}
         if i >= n_base:
             meta["submission_id"] = str(st["sub_ids"][approved[i - n_base]])
         if kind == "pdf":
