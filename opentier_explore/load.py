@@ -1,8 +1,9 @@
 """Tables into correctly typed DataFrames, fast: reflection of the live catalog, then one bulk ADBC fetch per table.
 
 The bulk path is the ADBC PostgreSQL driver (binary COPY into Arrow), with SQL casts for the
-types Arrow cannot carry and vectorized conversion afterwards; `bench/load.py` measured it
-against `pandas.read_sql`, ConnectorX and the bytes-only COPY floor (see bench/RESULTS.md).
+types Arrow cannot carry; a reader thread pulls Arrow batches off the wire (the driver releases the
+GIL) while this thread converts the previous batch. `bench/load.py` measured it against
+`pandas.read_sql`, ConnectorX, plain ADBC and the bytes-only COPY floor (see bench/RESULTS.md).
 
 Types: UUID, INET/CIDR → str; TIMESTAMPTZ → datetime64[ns, UTC]; JSON/JSONB → dict/list
 (a JSON `null` and SQL NULL both load as None); enums → Categorical whose categories are the

@@ -20,6 +20,8 @@ def _db(pg, name: str, insert) -> str:
     migrate.up(url)
     with psycopg.connect(url, autocommit=True) as conn:
         insert(conn)
+        # a zone with a DST change inside the fixtures' weeks: results must not depend on the session's zone
+        conn.execute(f'ALTER DATABASE "{name}" SET timezone = \'America/New_York\'')
     return url
 
 
