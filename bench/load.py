@@ -153,12 +153,13 @@ def main() -> None:
     parser.add_argument("--large-url", help="a database seeded with the large profile (chat_messages only)")
     parser.add_argument("--tables", nargs="*", default=["chat_messages", "sessions", "document_chunks", "users", "knowledge_submissions"])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--large-repeat", type=int, default=1)
     parser.add_argument("--write", action="store_true", help="write the `## Loading` section of bench/RESULTS.md")
     args = parser.parse_args()
     header = machine()
     rows = bench(args.database_url, args.tables, args.repeat, "demo")
     if args.large_url:
-        rows += bench(args.large_url, ["chat_messages"], args.repeat, "large")
+        rows += bench(args.large_url, ["chat_messages"], args.large_repeat, "large")
     table = "\n".join(["| data | table | contender | seconds (median) | vs read_sql | × floor | peak RSS MB | RSS ÷ read_sql |",
                        "|---|---|---|---|---|---|---|---|", *rows])
     print(table)
