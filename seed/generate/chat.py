@@ -238,17 +238,15 @@ def _sources(ctx: Ctx, m: _Msgs):
     k = np.where(cites, 1 + rng.binomial(3, 0.35, total), 0)
     draws = (rng.random((total, 4)) * avail[:, None]).astype(np.int64)
     scores = np.sort(rng.uniform(0.55, 0.93, (total, 4)), axis=1)[:, ::-1]
-    chunk_ids, doc_ids = st["chunk_ids"], st["chunk_doc"]
+    head = [f'{{"chunk_id": "{c}", "document_id": "{d}", "score": '
+            for c, d in zip(st["chunk_ids"].tolist(), st["chunk_doc"].tolist())]
 
     def fmt(a: int, b: int) -> list[str]:
-        out = []
-        for kk, d, sc in zip(k[a:b].tolist(), draws[a:b].tolist(), scores[a:b].tolist()):
-            if not kk:
-                out.append("[]")
-                continue
-            items = [f'{{"chunk_id": "{chunk_ids[c]}", "document_id": "{doc_ids[c]}", "score": {x:.4f}}}'
-                     for c, x in zip(dict.fromkeys(d[:kk]), sc[:kk])]
-            out.append("[" + ", ".join(items) + "]")
+        out = ["[]"] * (b - a)
+        rows = a + np.flatnonzero(k[a:b])
+        for i, kk, d, sc in zip((rows - a).tolist(), k[rows].tolist(), draws[rows].tolist(), scores[rows].tolist()):
+            items = [f"{head[c]}{x:.4f}}}" for c, x in zip(dict.fromkeys(d[:kk]), sc[:kk])]
+            out[i] = "[" + ", ".join(items) + "]"
         return out
 
     return fmt
