@@ -267,7 +267,21 @@ def assert_moderation(src) -> None:
     assert list(m.inconsistent["id"]) == [uid(16), uid(17), uid(20), uid(18)]
     assert list(m.inconsistent["problem"]) == [
         "reviewed_without_reviewed_at", "reviewed_before_created", "missing_reviewer", "reviewer_not_admin"]
-    assert list(m.inconsistent.columns) == ["id", "status", "created_at", "reviewed_at", "reviewed_by", "problem"]
+    rows = {r[0]: r for r in SUBMISSIONS}
+    order = [uid(16), uid(17), uid(20), uid(18)]
+    pd.testing.assert_frame_equal(
+        m.inconsistent,
+        pd.DataFrame({
+            "id": pd.Series(order, dtype=object),
+            "status": pd.Series([rows[i][2] for i in order], dtype=object),
+            "created_at": pd.Series([rows[i][1] for i in order], dtype="datetime64[ns, UTC]"),
+            "reviewed_at": pd.Series([rows[i][3] if rows[i][3] is not None else pd.NaT for i in order], dtype="datetime64[ns, UTC]"),
+            "reviewed_by": pd.Series([rows[i][4] for i in order], dtype=object),
+            "problem": pd.Categorical(["reviewed_without_reviewed_at", "reviewed_before_created", "missing_reviewer",
+                                       "reviewer_not_admin"], categories=["reviewed_without_reviewed_at", "reviewed_before_created",
+                                                                          "missing_reviewer", "reviewer_not_admin"]),
+        }),
+    )
     pd.testing.assert_frame_equal(
         m.life_table,
         pd.DataFrame(
@@ -312,6 +326,15 @@ def assert_churn(src) -> None:
     pd.testing.assert_series_equal(
         c.sessions_per_user,
         pd.Series([3, 3, 1, 0, 1], index=pd.Index([U1, U2, U3, U4, U5], dtype=object, name="user_id"), name="n_sessions"),
+    )
+    pd.testing.assert_frame_equal(
+        c.stale_roles,
+        pd.DataFrame({
+            "session_id": pd.Series([uid(48), uid(47)], dtype=object), "user_id": pd.Series([U2, U5], dtype=object),
+            "session_role": pd.Series(["user", "admin"], dtype=object), "user_role": pd.Series(["contributor", "user"], dtype=object),
+            "created_at": pd.Series([T0 + 33 * D, CHURN_AS_OF], dtype="datetime64[ns, UTC]"),
+            "expires_at": pd.Series([T0 + 40 * D, CHURN_AS_OF + 7 * D], dtype="datetime64[ns, UTC]"),
+        }),
     )
     assert c.stale_roles["session_id"].tolist() == [uid(48), uid(47)]
     assert c.stale_roles["session_role"].tolist() == ["user", "admin"]
