@@ -58,6 +58,11 @@ class Pipeline:
     def abort(self) -> None:
         """Stop as soon as possible (the caller then closes the connection, rolling everything back)."""
         self._stop.set()
+        if self._thread.is_alive() and self._error is None:
+            try:  # interrupt a long statement (an index build) on the server too
+                self._conn.cancel_safe(timeout=5)
+            except Exception:  # the connection is being closed anyway
+                pass
         try:
             while True:
                 self._queue.get_nowait()

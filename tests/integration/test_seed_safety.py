@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from _catalog import catalog
 
 from opentier_explore import config, migrate
 from seed.generate import TABLES
@@ -128,7 +129,7 @@ def test_reseeding_needs_truncate_and_truncate_replaces(tiny_url):
     assert state(tiny_url) == changed
 
 
-def _wait_for_copy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+def _wait_for(url: str, proc: subprocess.Popen, pattern: str, timeout: float = 60) -> None:
     dbname = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
     deadline = time.monotonic() + timeout
     with psycopg.connect(url, autocommit=True) as conn:
@@ -136,25 +137,29 @@ def _wait_for_copy(url: str, proc: subprocess.Popen, timeout: float = 60) -> Non
             if proc.poll() is not None:
                 pytest.fail(f"the seed ended before it was interrupted: {proc.stderr.read()}")
             row = conn.execute("""SELECT query FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()
-                                   AND state = 'active' AND query LIKE 'COPY "chat_messages"%%'""", (dbname,)).fetchone()
+                                   AND state = 'active' AND query LIKE %s""", (dbname, pattern)).fetchone()
             if row:
                 return
-            time.sleep(0.02)
-    pytest.fail("never saw the seed's COPY of chat_messages")
+            time.sleep(0.01)
+    pytest.fail(f"never saw the seed run {pattern}")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill", "ctrl-c"])
-def test_a_seed_interrupted_during_copy_leaves_every_table_empty(pg, sig):
+@pytest.mark.parametrize("sig,pattern", [
+    (signal.SIGKILL, 'COPY "chat_messages"%'),
+    (signal.SIGINT, 'COPY "chat_messages"%'),
+    (signal.SIGINT, "CREATE INDEX idx_document_chunks_embedding%"),
+], ids=["kill-during-copy", "ctrl-c-during-copy", "ctrl-c-during-index-build"])
+def test_an_interrupted_seed_leaves_every_table_empty(pg, sig, pattern):
     url = pg.create_db("seed_killed")
     try:
         migrate.up(url)
-        before = state(url)
+        before, schema = state(url), catalog(url)
         env = {k: v for k, v in os.environ.items() if k != config.DATABASE_URL_ENV}
         proc = subprocess.Popen([sys.executable, "-m", "opentier_explore", "seed", "--database-url", url,
                                  "--profile", "demo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=env, cwd=config.PROJECT_DIR)
         try:
-            _wait_for_copy(url, proc)
+            _wait_for(url, proc, pattern)
             proc.send_signal(sig)
             out, err = proc.communicate(timeout=60)
         finally:
@@ -175,14 +180,13 @@ def test_a_seed_interrupted_during_copy_leaves_every_table_empty(pg, sig):
         after = state(url)
         assert after == before
         assert all(after[t] == 0 for t in TABLES) and "_opentier_seed" not in after
+        assert catalog(url) == schema  # keys and indexes dropped inside the transaction are back
     finally:
         pg.drop_db("seed_killed")
 
 
 def test_a_failing_seed_is_one_sentence_and_rolls_everything_back(pg):
     """A constraint the kit's data breaks (added by someone): the seed fails mid-way; keys and indexes are intact."""
-    from _catalog import catalog
-
     url = pg.create_db("seed_failing")
     try:
         migrate.up(url)
