@@ -33,7 +33,7 @@ def test_every_table_in_foreign_key_order_with_rows(tiny):
 
 def test_same_seed_same_rows_other_seed_other_rows(tiny):
     again = {t.name: t.data for t in generate(TINY, 42)}
-    assert all(again[name] == [list(c) for c in t.data] or again[name] == t.data for name, t in tiny.items())
+    assert all(again[name] == t.data for name, t in tiny.items())  # lazy columns compare by their values
     other = {t.name: t.data for t in generate(TINY, 43)}
     assert all(other[name] != t.data for name, t in tiny.items())
 
