@@ -2,39 +2,43 @@
 
 Hashing millions of Python strings (pd.factorize, Index.get_indexer) dominates the trees' pandas path;
 canonical UUID text (36 lowercase hex characters with dashes, as load() returns) parses into integers
-in a few C-speed passes (join, fromhex), and integers sort and search fast. Anything else takes the string path.
+in a few C-speed passes (join, unhexlify), and integers sort and search fast. Anything else takes the string path.
 """
 
 from __future__ import annotations
 
+import binascii
+
 import numpy as np
 import pandas as pd
 
-_FILLER = "00000000-0000-0000-0000-000000000000"
-
 
 def uuid_halves(values: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """(high, low) uint64 halves of canonical lowercase UUID strings (rows in `missing` are ignored), or None."""
+    """(high, low) uint64 halves of canonical lowercase UUID strings (rows in `missing` get 0), or None."""
     n = len(values)
-    if n == 0:
-        return np.zeros(0, np.uint64), np.zeros(0, np.uint64)
-    filled = (np.where(missing, _FILLER, values) if missing.any() else values).tolist()
+    hi, lo = np.zeros(n, np.uint64), np.zeros(n, np.uint64)
+    present = values[~missing].tolist() if missing.any() else values.tolist()
+    if not present:
+        return hi, lo
     try:
-        if set(map(len, filled)) != {36}:
+        if set(map(len, present)) != {36}:
             return None
-        joined = "".join(filled)
-    except TypeError:
+        joined = "".join(present).encode("ascii")
+    except (TypeError, UnicodeEncodeError):
         return None
-    if any(joined[pos::36] != "-" * n for pos in (8, 13, 18, 23)) or any(c in joined for c in "ABCDEF"):
+    m = len(present)
+    if any(joined[pos::36] != b"-" * m for pos in (8, 13, 18, 23)) or any(c in joined for c in b"ABCDEF"):
         return None
     try:
-        raw = bytes.fromhex(joined.replace("-", ""))
-    except ValueError:
+        raw = binascii.unhexlify(joined.translate(None, b"-"))  # strict: any other character fails
+    except (binascii.Error, ValueError):
         return None
-    if len(raw) != 16 * n:  # fromhex skips whitespace: a space in place of a digit shortens the result
-        return None
-    words = np.frombuffer(raw, dtype=">u8").reshape(n, 2).astype(np.uint64)
-    return np.ascontiguousarray(words[:, 0]), np.ascontiguousarray(words[:, 1])
+    words = np.frombuffer(raw, dtype=">u8").reshape(m, 2)
+    if missing.any():
+        hi[~missing], lo[~missing] = words[:, 0], words[:, 1]
+    else:
+        hi[:], lo[:] = words[:, 0], words[:, 1]
+    return hi, lo
 
 
 def parent_rows(ids: np.ndarray, parents: np.ndarray) -> np.ndarray:
