@@ -49,7 +49,7 @@ class SessionChurn:
     stale_roles: pd.DataFrame  # session_id, user_id, session_role, user_role, created_at, expires_at
 
 
-def session_churn(src: _source.Source, as_of=None, window: int = 28) -> SessionChurn:
+def session_churn(src: _source.Source, as_of: "pd.Timestamp | str | None" = None, window: int = 28) -> SessionChurn:
     """Weekly actives, cohort retention, churned users and churn rate, sessions per user, stale role snapshots."""
     if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
         from ..errors import ConfigError

@@ -52,7 +52,7 @@ class ModerationLatency:
     km_curve: pd.Series  # duration → survival probability
 
 
-def moderation_latency(src: _source.Source, as_of=None) -> ModerationLatency:
+def moderation_latency(src: _source.Source, as_of: "pd.Timestamp | str | None" = None) -> ModerationLatency:
     """Counts by status, latency percentiles, Kaplan-Meier median, weekly backlog, per-reviewer figures, inconsistent rows."""
     if _source.is_engine(src):
         _source.check_sql(src, _NEEDS, "moderation_latency")
