@@ -101,6 +101,7 @@ def orphan_conversations(engine: "sqlalchemy.Engine") -> pd.Series:
 def message_split(engine: "sqlalchemy.Engine") -> pd.Series:
     """How far `messages` (Rust API) and `chat_messages` (Intelligence service) diverge.
 
+    `mirrored_share` is the share of chat messages that `messages` mirrors.
     A `messages` row mirrors a chat message when both have the same conversation,
     role (as text) and content, written within a minute of each other (the two
     services stamp their own rows).
@@ -116,14 +117,14 @@ def message_split(engine: "sqlalchemy.Engine") -> pd.Series:
                                                           AND m.created_at + interval '1 minute')
            SELECT (SELECT count(*) FROM chat_messages) AS chat_messages,
                   (SELECT count(*) FROM messages) AS messages,
-                  (SELECT count(DISTINCT chat_id) FROM pairs) AS chat_messages_mirrored,
+                  (SELECT count(DISTINCT message_id) FROM pairs) AS messages_mirroring_chat,
                   (SELECT count(*) FROM messages m WHERE NOT EXISTS (SELECT 1 FROM pairs p WHERE p.message_id = m.id))
                       AS messages_without_chat_message,
                   (SELECT count(DISTINCT conversation_id) FROM chat_messages) AS conversations_with_chat_messages,
                   (SELECT count(DISTINCT conversation_id) FROM messages) AS conversations_with_messages""",
     )
     counts = {k: int(v) for k, v in frame.iloc[0].items()}
-    share = counts["chat_messages_mirrored"] / counts["chat_messages"] if counts["chat_messages"] else float("nan")
+    share = counts["messages_mirroring_chat"] / counts["chat_messages"] if counts["chat_messages"] else float("nan")
     return pd.Series({**counts, "mirrored_share": round(share, 4)}, dtype=object, name="value")
 
 

@@ -64,7 +64,7 @@ def test_orphan_conversations(engine) -> None:
 def test_message_split(engine) -> None:
     split = tour.message_split(engine)
     assert split["chat_messages"] == 5 and split["messages"] == 2
-    assert split["chat_messages_mirrored"] == 1
+    assert split["messages_mirroring_chat"] == 1
     assert split["messages_without_chat_message"] == 1
     assert split["conversations_with_chat_messages"] == 3 and split["conversations_with_messages"] == 2
     assert split["mirrored_share"] == 0.2
