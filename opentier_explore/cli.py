@@ -157,18 +157,29 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("notebooks", nargs="*", help="notebooks to run (default: all in notebooks/)")
     rp.set_defaults(func=_report)
 
-    lab = sub.add_parser("lab", help="start JupyterLab on notebooks/ with the database URL set", parents=[common])
-    lab.add_argument("lab_args", nargs=argparse.REMAINDER, help="extra arguments for jupyter lab")
+    lab = sub.add_parser(
+        "lab", help="start JupyterLab on notebooks/ with the database URL set", parents=[common],
+        epilog="Any further arguments (e.g. --no-browser --ServerApp.port=8899) are passed to jupyter lab.",
+    )
     lab.set_defaults(func=_lab)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; expected errors become one line on stderr and a non-zero exit."""
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The parsed command line; arguments `lab` does not know are kept for jupyter lab."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "lab":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.lab_args = extra
     if not hasattr(args, "database_url"):
         args.database_url = None
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; expected errors become one line on stderr and a non-zero exit."""
+    args = parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

@@ -1,0 +1,31 @@
+"""The CLI's argument handling: jupyter lab's own options pass through, other unknown options are refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from opentier_explore.cli import parse_args
+
+
+def test_lab_passes_unknown_options_to_jupyter() -> None:
+    args = parse_args(["lab", "--no-browser", "--ServerApp.port=8899"])
+    assert args.command == "lab" and args.lab_args == ["--no-browser", "--ServerApp.port=8899"]
+    assert args.database_url is None
+
+
+def test_database_url_is_accepted_before_or_after_the_command() -> None:
+    assert parse_args(["--database-url", "postgresql://h/db", "migrate"]).database_url == "postgresql://h/db"
+    assert parse_args(["migrate", "status", "--database-url", "postgresql://h/db"]).database_url == "postgresql://h/db"
+
+
+def test_other_commands_refuse_unknown_options(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        parse_args(["migrate", "--bogus"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unrecognized arguments: --bogus" in err
+
+
+def test_seed_defaults() -> None:
+    args = parse_args(["seed"])
+    assert (args.profile, args.seed, args.truncate) == ("tiny", 42, False)
