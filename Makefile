@@ -38,9 +38,9 @@ notebooks: install ## re-execute the notebooks in place on a throw-away demo dat
 db-stop: ## stop the embedded PostgreSQL server
 	@test -x $(BIN)/opentier-explore && $(BIN)/opentier-explore db stop || true
 
-bench: install ## run the benchmarks (slow; records into bench/RESULTS.md by hand)
+bench: install ## run the benchmarks on throw-away databases and rewrite bench/RESULTS.md (LARGE=1 adds the large profile)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	$(BIN)/python bench/seed.py && $(BIN)/python bench/load.py && $(BIN)/python bench/metrics.py
+	$(BIN)/python bench/all.py $(if $(LARGE),--large)
 
 clean: db-stop ## remove .venv, the local database and reports
 	rm -rf $(VENV) .opentier reports

@@ -1,0 +1,39 @@
+"""Run every benchmark on throw-away local databases and write bench/RESULTS.md.
+
+    .venv/bin/python bench/all.py [--large]      # (make bench; make bench LARGE=1)
+
+Seeding is measured by bench/seed.py on its own servers; loading and metrics on a
+throw-away `demo` database (seed 42) and, with --large, a `large` one too (~70 s to seed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    """Seed the databases, run the three benchmarks with --write, stop the servers."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--large", action="store_true", help="also measure on the large profile")
+    args = ap.parse_args()
+    from opentier_explore.prepare import throwaway
+
+    profiles = ["tiny", "demo", "large"] if args.large else ["tiny", "demo"]
+    subprocess.run([sys.executable, str(HERE / "seed.py"), "--profiles", *profiles], check=True)
+    with ExitStack() as stack:
+        demo = stack.enter_context(throwaway("demo", 42))
+        extra = ["--large-url", stack.enter_context(throwaway("large", 42))] if args.large else []
+        for script in ("load.py", "metrics.py"):
+            subprocess.run([sys.executable, str(HERE / script), "--database-url", demo, *extra, "--write"], check=True)
+    print(f"results written to {HERE / 'RESULTS.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
