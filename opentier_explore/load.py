@@ -144,8 +144,11 @@ def _fetch(
             cur.execute(sql)
             parts = _stream(cur.fetch_record_batch(), cols)
         conn.rollback()
-    except (adbc.Error, pa.ArrowException) as exc:  # the server's errors arrive either way
-        conn.rollback()
+    except (adbc.Error, pa.ArrowException, OSError) as exc:  # the server's errors arrive either way (OSError: mid-stream)
+        try:
+            conn.rollback()
+        except adbc.Error:  # pragma: no cover - a connection the failure broke
+            pass
         first = str(exc).split("\n")[0]
         first = first.split("ERROR:", 1)[-1].strip().rstrip(".")
         raise OpentierError(f"Loading table {spec.name!r} failed: {first}.") from None
