@@ -75,10 +75,13 @@ def query(engine, sql: str, params: Mapping[str, Any] | None = None, settings: M
 
 def utc(values) -> pd.Series | pd.Timestamp:
     """Timestamps (or one timestamp) as tz-aware UTC nanosecond values."""
-    if isinstance(values, (pd.Timestamp,)) or np.isscalar(values) or values is None:
+    if values is None or pd.api.types.is_scalar(values):  # a str, Timestamp, datetime, date, np.datetime64 or NaT
         if values is None or (not isinstance(values, str) and pd.isna(values)):
             return pd.NaT
-        ts = pd.Timestamp(values)
+        try:
+            ts = pd.Timestamp(values)
+        except (ValueError, TypeError, OverflowError):
+            raise ConfigError(f"{values!r} is not a point in time: pass e.g. '2025-09-01T00:00Z' or a pandas Timestamp.") from None
         return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     out = pd.to_datetime(pd.Series(values), utc=True)
     return out.astype("datetime64[ns, UTC]")

@@ -86,7 +86,7 @@ def _from_frames(s: pd.DataFrame, u: pd.DataFrame, as_of, window: int) -> Sessio
 
     cohort = _source.week_start(usr["created_at"])
     sizes = cohort.value_counts()
-    joined = ses.assign(w=ses_week).merge(pd.DataFrame({"user_id": usr["id"].to_numpy(), "c": cohort.to_numpy()}), on="user_id")
+    joined = ses.assign(w=ses_week).merge(pd.DataFrame({"user_id": usr["id"].to_numpy(), "c": cohort.array}), on="user_id")
     joined["k"] = ((joined["w"] - joined["c"]) // _WEEK).astype(np.int64)
     act = joined.groupby(["c", "k"])["user_id"].nunique().reset_index(name="n")
 

@@ -111,3 +111,19 @@ def test_a_long_cycle_is_found_not_hung_on(pg, order):
     finally:
         engine.dispose()
         pg.drop_db("m_metrics_longcycle")
+
+
+def test_both_paths_agree_on_empty_tables_and_early_or_odd_as_of(pg, engines):
+    import datetime
+
+    url = _db(pg, "m_metrics_empty", lambda conn: None)
+    empty = connect(url)
+    try:
+        for engine in (empty, engines["churn"], engines["moderation"]):
+            frames = load_all(engine=engine)
+            for as_of in (None, mc.T0 - 30 * mc.D, datetime.datetime(2025, 3, 13, 12), "2025-03-20"):
+                for fn in (metrics.moderation_latency, metrics.session_churn):
+                    _assert_same(fn(engine, as_of=as_of), fn(frames, as_of=as_of))
+    finally:
+        empty.dispose()
+        pg.drop_db("m_metrics_empty")

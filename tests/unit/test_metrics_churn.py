@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+
+import pandas as pd
 import pytest
 
 import metric_cases as mc
@@ -27,3 +30,23 @@ def test_bad_window_and_missing_column():
     frames["sessions"] = frames["sessions"].drop(columns="role")
     with pytest.raises(SchemaError, match="'role' of table 'sessions'"):
         metrics.session_churn(frames)
+
+
+def test_as_of_before_all_data_and_empty_tables():
+    early = metrics.session_churn(mc.churn_frames(), as_of=mc.T0 - 30 * mc.D)
+    assert early.weekly_active.empty and early.cohort_retention.empty and early.churned.empty
+    assert early.churn_rate.empty and early.sessions_per_user.empty and early.stale_roles.empty
+    empty = {name: df.iloc[:0] for name, df in mc.churn_frames().items()}
+    c = metrics.session_churn(empty)
+    assert pd.isna(c.as_of) and c.weekly_active.empty and c.cohort_retention.empty and c.sessions_per_user.empty
+
+
+def test_as_of_may_be_a_datetime_date_or_naive_string_meaning_utc():
+    ref = metrics.session_churn(mc.churn_frames(), as_of=mc.T0 + 10 * mc.D)
+    for as_of in (datetime.datetime(2025, 3, 13), datetime.date(2025, 3, 13), "2025-03-13 00:00",
+                  datetime.datetime(2025, 3, 13, 1, tzinfo=datetime.timezone(datetime.timedelta(hours=1)))):
+        got = metrics.session_churn(mc.churn_frames(), as_of=as_of)
+        assert got.as_of == ref.as_of
+        pd.testing.assert_frame_equal(got.cohort_retention, ref.cohort_retention)
+    with pytest.raises(ConfigError, match="'2025-13-01' is not a point in time"):
+        metrics.session_churn(mc.churn_frames(), as_of="2025-13-01")

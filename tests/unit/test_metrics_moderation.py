@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import metric_cases as mc
@@ -27,3 +28,13 @@ def test_missing_column_is_one_clear_error():
     frames["knowledge_submissions"] = frames["knowledge_submissions"].drop(columns="reviewed_at")
     with pytest.raises(SchemaError, match="'reviewed_at' of table 'knowledge_submissions'"):
         metrics.moderation_latency(frames)
+
+
+def test_empty_table_and_datetime_as_of():
+    empty = {name: df.iloc[:0] for name, df in mc.moderation_frames().items()}
+    m = metrics.moderation_latency(empty)
+    assert pd.isna(m.as_of) and m.by_status.tolist() == [0, 0, 0] and m.backlog.empty and pd.isna(m.km_median)
+    ref = metrics.moderation_latency(mc.moderation_frames(), as_of=mc.MOD_AS_OF)
+    got = metrics.moderation_latency(mc.moderation_frames(), as_of=mc.MOD_AS_OF.to_pydatetime())
+    assert got.as_of == ref.as_of and got.km_median == ref.km_median
+    pd.testing.assert_series_equal(got.backlog, ref.backlog)
