@@ -174,6 +174,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.lab_args = extra
     if not hasattr(args, "database_url"):
         args.database_url = None
+    elif not args.database_url.strip():
+        # Never fall back to $DATABASE_URL or the embedded server when a URL was given but is empty.
+        parser.error("argument --database-url: the URL is empty; give postgresql://USER:PASSWORD@HOST:PORT/DATABASE "
+                     "or leave the option out")
     return args
 
 

@@ -15,9 +15,12 @@ if TYPE_CHECKING:
 
 _SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2", "postgresql+asyncpg")
 # The user part may follow a scheme or start the string (a URL typed without one); the password runs to the
-# last "@" of the token, so unencoded "/", "?" or "@" in it are masked too (over-masking is the safe side).
-_USERINFO = re.compile(r"(?P<pre>(?:^|://)[^:/@?#\s]*):(?!//)(?P<pw>\S*)@")
-_PW_PARAM = re.compile(r"(?P<key>password\s*=\s*)(?P<pw>'[^']*'|[^\s&]*)", re.IGNORECASE)
+# last "@", so unencoded "/", "?", "@", spaces or line breaks in it are masked too (over-masking is the safe side).
+_USERINFO = re.compile(r"(?P<pre>(?:^|://)[^:/@?#\s]*):(?!//)(?P<pw>.*)@", re.DOTALL)
+# A password parameter's value runs to the next "&", the next ` key=` (conninfo strings) or the end, spaces included.
+_PW_PARAM = re.compile(
+    r"(?P<key>password\s*=\s*)(?P<pw>'[^']*'|.*?)(?=&|\s+\w+\s*=|\Z)", re.IGNORECASE | re.DOTALL
+)
 
 
 def mask_url(url: str) -> str:
@@ -32,7 +35,8 @@ def normalize_url(url: str) -> str:
 
     url = url.strip()
     scheme, sep, rest = url.partition("://")
-    if not sep or scheme.lower() not in _SCHEMES:
+    # A line break or other control character (a mangled paste) is never part of a valid URL.
+    if not sep or scheme.lower() not in _SCHEMES or re.search(r"[\x00-\x1f\x7f]", url):
         raise ConfigError(
             f"The database URL {mask_url(url)!r} is malformed: use postgresql://USER:PASSWORD@HOST:PORT/DATABASE."
         )
@@ -54,6 +58,12 @@ def normalize_url(url: str) -> str:
 
 def resolve_url(url: str | None = None, *, start: bool = True) -> str:
     """The libpq URL to use: `url`, else `$DATABASE_URL`, else the embedded server's (started on demand)."""
+    if url is not None and not url.strip():
+        # An explicit but empty URL (e.g. `--database-url "$UNSET_VAR"`) must not fall back to another server.
+        raise ConfigError(
+            "The database URL is empty: give postgresql://USER:PASSWORD@HOST:PORT/DATABASE, "
+            "or leave it out to use $DATABASE_URL or the embedded server."
+        )
     chosen = url or config.database_url_from_env()
     if chosen:
         return normalize_url(chosen)

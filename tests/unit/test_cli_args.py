@@ -29,3 +29,12 @@ def test_other_commands_refuse_unknown_options(capsys) -> None:
 def test_seed_defaults() -> None:
     args = parse_args(["seed"])
     assert (args.profile, args.seed, args.truncate) == ("tiny", 42, False)
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["seed"], ["report"], ["db", "url"]])
+def test_an_empty_database_url_is_a_usage_error(capsys, command: list[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        parse_args([*command, "--database-url", ""])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--database-url" in err and "empty" in err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from opentier_explore.db import mask_url, normalize_url
+from opentier_explore.db import mask_url, normalize_url, resolve_url
 from opentier_explore.errors import ConfigError
 
 
@@ -21,6 +21,12 @@ from opentier_explore.errors import ConfigError
         ("postgresql://u@h/d", "postgresql://u@h/d"),
         ("postgresql://h:5432/d", "postgresql://h:5432/d"),
         ("postgresql:///d?host=/tmp/s&port=5", "postgresql:///d?host=/tmp/s&port=5"),
+        # Unencoded spaces or a line break in the password (URLs libpq refuses, so they reach error messages).
+        ("postgresql://u:p w@h/d", "postgresql://u:***@h/d"),
+        ("postgresql://u:p\nw@h/d", "postgresql://u:***@h/d"),
+        ("postgresql://u@h/d?password=p w", "postgresql://u@h/d?password=***"),
+        ("postgresql://u@h/d?password=p w&port=5", "postgresql://u@h/d?password=***&port=5"),
+        ("host=x password=p w user=u", "host=x password=*** user=u"),
     ],
 )
 def test_mask_url(url: str, masked: str) -> None:
@@ -29,14 +35,24 @@ def test_mask_url(url: str, masked: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["mysql://u:pw@h/d", "u:pw@h/d", "postgresql://u:pw@h:notaport/d", "postgresql://u:pw@h:70000/d"],
+    [
+        "mysql://u:pw@h/d", "u:pw@h/d", "postgresql://u:pw@h:notaport/d", "postgresql://u:pw@h:70000/d",
+        "postgresql://u:p w@h/d", "postgresql://u:pw\n@h/d", "http://x", "",
+    ],
 )
 def test_normalize_url_refuses_malformed(url: str) -> None:
     with pytest.raises(ConfigError, match="postgresql://USER:PASSWORD@HOST:PORT/DATABASE") as info:
         normalize_url(url)
-    assert ":pw@" not in str(info.value)
+    assert ":pw@" not in str(info.value) and "p w" not in str(info.value) and "\n" not in str(info.value)
 
 
 def test_normalize_url_accepts_driver_names() -> None:
     assert normalize_url(" postgresql+psycopg://u:pw@h:5432/d ") == "postgresql://u:pw@h:5432/d"
     assert normalize_url("postgres://h/d") == "postgresql://h/d"
+
+
+def test_an_empty_url_is_refused_not_replaced_by_another_server() -> None:
+    # `--database-url "$UNSET"` must not silently fall back to $DATABASE_URL or the embedded server.
+    for url in ("", "  "):
+        with pytest.raises(ConfigError, match="empty"):
+            resolve_url(url)
