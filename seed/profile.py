@@ -77,6 +77,15 @@ SPEC: dict[str, tuple[str, float | None, float | None]] = {
 }
 
 
+#: Upper bound of the counts left unbounded above: far beyond any machine's memory, yet within numpy's sizes
+#: (a larger value would fail deep inside the generator instead of naming its key).
+MAX_COUNT = 1_000_000_000
+
+
+def _num(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+
 class Profile(dict):
     """A validated profile: flat `section.key` → value, plus `name`, `as_of` (UTC datetime) and `source`."""
 
@@ -125,6 +134,7 @@ def _check(where: str, key: str, value: Any) -> Any:
     if kind == "int":
         ok = isinstance(value, int) and not isinstance(value, bool)
         want = "an integer"
+        high = MAX_COUNT if high is None else high
     else:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
         want = "a number"
@@ -140,9 +150,9 @@ def _check(where: str, key: str, value: Any) -> Any:
         bounds = ""
         if kind != "share":
             if low is not None and high is not None:
-                bounds = f" between {low:g} and {high:g}"
+                bounds = f" between {_num(low)} and {_num(high)}"
             elif low is not None:
-                bounds = f" ≥ {low:g}"
+                bounds = f" ≥ {_num(low)}"
         raise SeedError(f"Profile {where}: key {key!r} must be {want}{bounds}, not {value!r}; fix it in the profile file.")
     return value
 
@@ -188,7 +198,9 @@ def load(name_or_path: str) -> Profile:
     path = resolve(name_or_path)
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise SeedError(f"Profile file {str(path)!r} is not UTF-8 text: point --profile at a TOML profile file.") from None
+    except OSError as exc:
         raise SeedError(f"Cannot read profile file {str(path)!r} ({exc.__class__.__name__}); check its permissions.") from None
     where = path.stem if path.parent == PROFILES_DIR else repr(str(path))
     return parse(text, where)

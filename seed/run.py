@@ -106,6 +106,11 @@ def run(
             raise SeedError(str(exc)) from None
         try:
             counts = _seed_in_transaction(conn, prof, seed, truncate, progress, where)
+        except MemoryError:  # numpy could not allocate the profile's arrays; the connection closes, rolling back
+            raise SeedError(
+                f"Profile {prof.name!r} is too large for this machine's memory, nothing was changed: "
+                f"lower its sizes (users.count, conversations.count, …) in the profile file."
+            ) from None
         except psycopg.errors.LockNotAvailable:
             raise SeedError(
                 f"Another session is using the tables of the database at {where}: close it and seed again."

@@ -211,3 +211,29 @@ def test_a_seeded_database_emptied_by_hand_seeds_again(pg, tiny_template):
             assert conn.execute("SELECT seed FROM _opentier_seed").fetchall() == [(5,)]
     finally:
         pg.drop_db("seed_emptied")
+
+
+def test_running_out_of_memory_is_one_sentence_and_rolls_everything_back(pg, monkeypatch):
+    """A profile too large for the machine: numpy's MemoryError mid-way becomes a SeedError; nothing changed."""
+    import seed
+    from opentier_explore.errors import SeedError
+
+    run_module = sys.modules["seed.run"]
+    real = run_module.iter_tables
+
+    def two_tables_then_out_of_memory(prof, seed_value):
+        tables = real(prof, seed_value)
+        yield next(tables)
+        yield next(tables)
+        raise MemoryError("Unable to allocate 44.7 GiB")
+
+    url = pg.create_db("seed_oom")
+    try:
+        migrate.up(url)
+        before, schema = state(url), catalog(url)
+        monkeypatch.setattr(run_module, "iter_tables", two_tables_then_out_of_memory)
+        with pytest.raises(SeedError, match="too large for this machine's memory, nothing was changed"):
+            seed.run(url, profile="tiny", progress=False)
+        assert state(url) == before and catalog(url) == schema
+    finally:
+        pg.drop_db("seed_oom")

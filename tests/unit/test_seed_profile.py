@@ -34,6 +34,8 @@ def test_builtin_names():
 @pytest.mark.parametrize("old,new,key", [
     ("count = 200", "count = -1", "'users.count'"),
     ("count = 200", "count = 2.5", "'users.count'"),
+    ("count = 200", "count = 10000000000000000000", "'users.count'"),  # beyond numpy's sizes
+    ("count = 700", "count = 1000000000001", "'conversations.count'"),
     ("orphan_share = 0.03", "orphan_share = 1.01", "'conversations.orphan_share'"),
     ("orphan_share = 0.03", "orphan_share = -0.1", "'conversations.orphan_share'"),
     ("oauth_only_share = 0.30", "oauth_only_share = nan", "'users.oauth_only_share'"),
@@ -60,6 +62,14 @@ def test_shares_that_cannot_add_up_are_refused():
     text = TINY_TEXT.replace("one_time_share = 0.35", "one_time_share = 0.95", 1)
     with pytest.raises(SeedError, match="sessions.one_time_share"):
         profile.parse(text, "test")
+
+
+def test_a_file_that_is_not_text_is_one_sentence(tmp_path):
+    path = tmp_path / "binary.toml"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(SeedError, match="is not UTF-8 text") as err:
+        profile.load(str(path))
+    assert "permissions" not in str(err.value)
 
 
 def test_broken_toml_is_one_sentence():
