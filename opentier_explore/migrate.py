@@ -187,13 +187,21 @@ def up(url: str | None = None, *, target: int | None = None, folder: Path | str 
         for m in migrations:
             if m.version in applied or (target is not None and m.version > target):
                 continue
-            _apply(conn, m, reverting=False)
+            _apply(conn, m, reverting=False, earlier=len(done))
             done.append(m)
     return done
 
 
-def _apply(conn: "psycopg.Connection", m: Migration, *, reverting: bool) -> None:
-    """Run the up (or down) file and record it in (or delete it from) the ledger, in one transaction unless it opts out."""
+# SQLSTATEs that mean the database, not the file, is at odds with the migration.
+_DUPLICATE_OBJECT = {"42P07", "42710", "42723", "42P06", "42701", "42P04"}
+_DEPENDENT_OBJECTS = "2BP01"
+
+
+def _apply(conn: "psycopg.Connection", m: Migration, *, reverting: bool, earlier: int = 0) -> None:
+    """Run the up (or down) file and record it in (or delete it from) the ledger, in one transaction unless it opts out.
+
+    `earlier` counts the migrations this run already applied (or reverted): a failure names them, as they stay.
+    """
     import psycopg
 
     path = m.down_path if reverting else m.up_path
@@ -207,8 +215,17 @@ def _apply(conn: "psycopg.Connection", m: Migration, *, reverting: bool) -> None
         except psycopg.Error as exc:
             first = (str(exc).strip().splitlines() or ["unknown error"])[0].rstrip(".")
             undone = "its changes were rolled back" if in_transaction else "it ran without a transaction: check what it left"
+            if earlier:
+                undone += f", and the {earlier} migration(s) {'reverted' if reverting else 'applied'} before it in this run stay so"
+            if exc.sqlstate in _DUPLICATE_OBJECT:
+                advice = ("the database already holds an object it creates, so migrate an empty database "
+                          "(or one this kit or sqlx migrated) or remove that object first")
+            elif exc.sqlstate == _DEPENDENT_OBJECTS:
+                advice = "objects the kit did not create depend on what it drops, so remove them first"
+            else:
+                advice = "fix the file and migrate again"
             raise MigrationError(
-                f"Migration {m.version} ({m.description}) failed in {path.name} ({first}); {undone}: fix the file and migrate again."
+                f"Migration {m.version} ({m.description}) failed in {path.name} ({first}); {undone}: {advice}."
             ) from None
         if reverting:
             conn.execute(f"DELETE FROM {LEDGER} WHERE version = %s", (m.version,))
@@ -243,7 +260,7 @@ def down(
         if lacking:
             raise MigrationError(f"Migration {lacking[0]} has no down file, so it cannot be reverted: add its .down.sql.")
         for m in chosen:
-            _apply(conn, m, reverting=True)
+            _apply(conn, m, reverting=True, earlier=len(done))
             done.append(m)
     return done
 

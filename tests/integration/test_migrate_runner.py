@@ -200,6 +200,26 @@ def test_a_failing_migration_rolls_back_and_leaves_nothing(url: str, folder: Pat
         assert conn.execute("SELECT obj_description('extra_step'::regclass)").fetchone()[0] == "100% extra"
 
 
+def test_a_database_holding_the_kits_tables_already_is_named_not_the_file(url: str) -> None:
+    """A foreign database (a `users` table of its own, no ledger): the error blames the database, not the file,
+    and says the migrations before it stay applied (each committed on its own, as with sqlx)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE users (id serial PRIMARY KEY, email text)")
+    users = VERSIONS[3]
+    with pytest.raises(MigrationError) as info:
+        migrate.up(url)
+    message = str(info.value)
+    assert f"Migration {users} (create users) failed" in message and 'relation "users" already exists' in message
+    assert "the 3 migration(s) applied before it in this run stay so" in message
+    assert "already holds an object it creates" in message and "fix the file" not in message
+    assert [r[0] for r in ledger(url)] == VERSIONS[:3]
+    # Reverting into objects the kit did not create: named as such too.
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE theirs (r user_role)")
+    with pytest.raises(MigrationError, match="objects the kit did not create depend on what it drops"):
+        migrate.down(url, all=True)
+
+
 def test_no_transaction_migration_runs_outside_a_transaction(url: str, folder: Path) -> None:
     # CREATE INDEX CONCURRENTLY cannot run inside a transaction block: it only works on the no-transaction path.
     add_migration(
