@@ -63,6 +63,8 @@ def load_all(
 ) -> dict[str, pd.DataFrame]:
     """{table name: DataFrame} for `tables`, or for every table except bookkeeping ones named `_…` (e.g. `_sqlx_migrations`)."""
     engine = _engine(engine)
+    if isinstance(tables, str):
+        raise ConfigError(f"`tables` must be a list of table names, not the string {tables!r}.")
     found = reflect.catalog(engine)
     if tables is None:
         names = sorted(n for n, t in found.items() if not t.is_view and not n.startswith("_"))
@@ -78,6 +80,10 @@ def _engine(engine: "sqlalchemy.Engine | None") -> "sqlalchemy.Engine":
         from .db import connect
 
         return connect()
+    import sqlalchemy
+
+    if not isinstance(engine, sqlalchemy.Engine):
+        raise ConfigError(f"`engine` must be an Engine from connect(), not {type(engine).__name__}: pass engine=connect(url).")
     return engine
 
 
@@ -132,6 +138,9 @@ def _fetch(
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0):
         raise ConfigError(f"`limit` must be a non-negative integer, not {limit!r}.")
     cols = list(spec.columns) if columns is None else [spec.column(name) for name in columns]
+    twice = sorted({c.name for c in cols if sum(d.name == c.name for d in cols) > 1})
+    if twice:
+        raise ConfigError(f"`columns` names {', '.join(map(repr, twice))} more than once: name each column once.")
     if not cols:
         raise ConfigError(f"No columns asked for from table {spec.name!r}: pass at least one name in `columns`.")
     sql = _select_sql(spec, cols, where, None if limit is None else int(limit))

@@ -175,3 +175,14 @@ def test_a_server_error_after_the_first_batch_is_one_sentence(engine, monkeypatc
     with pytest.raises(OpentierError, match=r"^Loading table 'chat_messages' failed: division by zero\.$"):
         load("chat_messages", engine=engine, where=where)
     assert len(load("users", engine=engine, limit=3)) == 3
+
+
+def test_misused_arguments_are_one_sentence_config_errors(engine, tiny_url):
+    from opentier_explore.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"`engine` must be an Engine from connect\(\), not str"):
+        load("users", engine=tiny_url)
+    with pytest.raises(ConfigError, match="`tables` must be a list of table names, not the string 'users'"):
+        load_all(engine=engine, tables="users")
+    with pytest.raises(ConfigError, match="`columns` names 'id' more than once"):
+        load("users", engine=engine, columns=["id", "role", "id"])
