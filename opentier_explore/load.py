@@ -196,7 +196,10 @@ def _stream(reader, cols: list[reflect.Column]) -> list[list]:
             if isinstance(item, BaseException):
                 raise item
             for i, col in enumerate(cols):
-                parts[i].append(_convert(pa.chunked_array([item.column(i)]), col))
+                try:
+                    parts[i].append(_convert(pa.chunked_array([item.column(i)]), col))
+                except (ValueError, OverflowError) as exc:  # pa.ArrowInvalid is a ValueError
+                    raise pa.ArrowInvalid(_unconvertible(col, exc)) from None
             del item
         if not parts[0]:
             for i, col in enumerate(cols):
@@ -212,6 +215,14 @@ def _stream(reader, cols: list[reflect.Column]) -> list[list]:
         if was_enabled:
             gc.enable()
     return parts
+
+
+def _unconvertible(col: reflect.Column, exc: Exception) -> str:
+    """Why column `col` cannot be converted, naming it (and, for out-of-range times, what to do)."""
+    if col.kind in ("timestamptz", "native") and ("out of bounds" in str(exc) or "out of range" in str(exc)):
+        return (f"column {col.name!r} holds a date or time pandas cannot represent (±infinity, or a timestamp before 1677 or after 2262); "
+                "leave it out with `columns=` or filter those rows out with `where=`")
+    return f"column {col.name!r}: {str(exc).rstrip('.')}"
 
 
 def _concat(parts: list):

@@ -186,3 +186,17 @@ def test_misused_arguments_are_one_sentence_config_errors(engine, tiny_url):
         load_all(engine=engine, tables="users")
     with pytest.raises(ConfigError, match="`columns` names 'id' more than once"):
         load("users", engine=engine, columns=["id", "role", "id"])
+
+
+def test_a_time_pandas_cannot_hold_names_its_column(engine, tiny_url):
+    with psycopg.connect(tiny_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE audit_times (id int PRIMARY KEY, ok timestamptz, ends timestamptz, born date)")
+        conn.execute("INSERT INTO audit_times VALUES (1, now(), '2025-01-01 00:00+00', '2025-01-01'), (2, now(), 'infinity', '-infinity')")
+    try:
+        for column in ("ends", "born"):
+            with pytest.raises(OpentierError, match=rf"^Loading table 'audit_times' failed: column '{column}' holds a date or time pandas cannot represent .*`where=`\.$"):
+                load("audit_times", engine=engine, columns=["id", column])
+        assert load("audit_times", engine=engine, where="ends < '2100-01-01'")["id"].tolist() == [1]
+    finally:
+        with psycopg.connect(tiny_url, autocommit=True) as conn:
+            conn.execute("DROP TABLE audit_times")
