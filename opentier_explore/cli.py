@@ -193,3 +193,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("opentier-explore: interrupted; nothing was left half-done.", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # A database error no step turned into a sentence (a lost connection, a missing privilege): still one line.
+        if not type(exc).__module__.startswith("psycopg"):
+            raise
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
+        print(f"opentier-explore: The database server reported an error ({first}): check that it is running "
+              f"and that the user in DATABASE_URL has the privileges this command needs, then retry.", file=sys.stderr)
+        return 1

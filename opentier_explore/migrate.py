@@ -112,12 +112,38 @@ def discover(folder: Path | str | None = None) -> list[Migration]:
     return [Migration(v, d, p, downs.get(v)) for v, (d, p) in sorted(ups.items())]
 
 
+def _not_allowed(conn: "psycopg.Connection", exc: Exception, doing: str) -> MigrationError:
+    """One sentence for a privilege the connection's user lacks (a read-only or application role, say)."""
+    first = (str(exc).strip().splitlines() or ["permission denied"])[0].rstrip(".")
+    return MigrationError(
+        f"The user {conn.info.user!r} may not {doing} in the database at {db.mask_url(_display_url(conn))} ({first}): "
+        f"connect as the database's owner or a user granted that privilege."
+    )
+
+
 def _ledger(conn: "psycopg.Connection") -> dict[int, _Applied] | None:
     """The ledger's rows by version, or None when the ledger table does not exist."""
+    import psycopg
+
     if conn.execute("SELECT to_regclass(%s)", (LEDGER,)).fetchone()[0] is None:
         return None
-    rows = conn.execute(f"SELECT version, description, success, checksum FROM {LEDGER} ORDER BY version").fetchall()
+    try:
+        rows = conn.execute(f"SELECT version, description, success, checksum FROM {LEDGER} ORDER BY version").fetchall()
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise _not_allowed(conn, exc, f"read the migration ledger {LEDGER}") from None
     return {r[0]: _Applied(r[0], r[1], r[2], bytes(r[3])) for r in rows}
+
+
+def _ensure_ledger(conn: "psycopg.Connection") -> None:
+    """Create the ledger table unless it exists (a user without CREATE may still use an existing one)."""
+    import psycopg
+
+    if conn.execute("SELECT to_regclass(%s)", (LEDGER,)).fetchone()[0] is not None:
+        return
+    try:
+        conn.execute(_CREATE_LEDGER)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise _not_allowed(conn, exc, f"create the migration ledger {LEDGER}") from None
 
 
 def _check(applied: dict[int, _Applied], migrations: list[Migration], folder: Path) -> None:
@@ -181,7 +207,7 @@ def up(url: str | None = None, *, target: int | None = None, folder: Path | str 
         _known_version(target, migrations, folder)
     done: list[Migration] = []
     with _locked(url) as conn:
-        conn.execute(_CREATE_LEDGER)
+        _ensure_ledger(conn)
         applied = _ledger(conn) or {}  # re-read under the lock: a concurrent run may have applied some
         _check(applied, migrations, folder)
         for m in migrations:
@@ -195,6 +221,7 @@ def up(url: str | None = None, *, target: int | None = None, folder: Path | str 
 # SQLSTATEs that mean the database, not the file, is at odds with the migration.
 _DUPLICATE_OBJECT = {"42P07", "42710", "42723", "42P06", "42701", "42P04"}
 _DEPENDENT_OBJECTS = "2BP01"
+_INSUFFICIENT_PRIVILEGE = "42501"
 
 
 def _apply(conn: "psycopg.Connection", m: Migration, *, reverting: bool, earlier: int = 0) -> None:
@@ -222,19 +249,24 @@ def _apply(conn: "psycopg.Connection", m: Migration, *, reverting: bool, earlier
                           "(or one this kit or sqlx migrated) or remove that object first")
             elif exc.sqlstate == _DEPENDENT_OBJECTS:
                 advice = "objects the kit did not create depend on what it drops, so remove them first"
+            elif exc.sqlstate == _INSUFFICIENT_PRIVILEGE:
+                advice = f"the user {conn.info.user!r} lacks a privilege it needs, so migrate as the database's owner"
             else:
                 advice = "fix the file and migrate again"
             raise MigrationError(
                 f"Migration {m.version} ({m.description}) failed in {path.name} ({first}); {undone}: {advice}."
             ) from None
-        if reverting:
-            conn.execute(f"DELETE FROM {LEDGER} WHERE version = %s", (m.version,))
-        else:
-            conn.execute(
-                f"INSERT INTO {LEDGER} (version, description, success, checksum, execution_time)"
-                " VALUES (%s, %s, TRUE, %s, %s)",
-                (m.version, m.description, m.checksum, time.perf_counter_ns() - start),
-            )
+        try:
+            if reverting:
+                conn.execute(f"DELETE FROM {LEDGER} WHERE version = %s", (m.version,))
+            else:
+                conn.execute(
+                    f"INSERT INTO {LEDGER} (version, description, success, checksum, execution_time)"
+                    " VALUES (%s, %s, TRUE, %s, %s)",
+                    (m.version, m.description, m.checksum, time.perf_counter_ns() - start),
+                )
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise _not_allowed(conn, exc, f"write the migration ledger {LEDGER}") from None
 
 
 def down(

@@ -142,3 +142,36 @@ def test_migrate_status_check_passes_when_migrated(migrated_url: str) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert result.stdout.count("applied") == len(migrate.discover())
+
+
+@pytest.fixture(scope="module")
+def plain_role(pg) -> Iterator[str]:
+    """A role with no privileges on the kit's objects (an analyst's or application's role, say)."""
+    with pg.admin() as conn:
+        conn.execute("DROP ROLE IF EXISTS opentier_plain")
+        conn.execute("CREATE ROLE opentier_plain LOGIN")
+    yield "opentier_plain"
+    with pg.admin() as conn:
+        conn.execute("DROP ROLE IF EXISTS opentier_plain")
+
+
+def test_a_user_without_privileges(pg, plain_role: str, fresh_url: str, migrated_url: str) -> None:
+    empty = socket_url(pg, plain_role, PASSWORD, psycopg.conninfo.conninfo_to_dict(fresh_url)["dbname"])
+    assert_one_sentence_error(run_cli("migrate", "--database-url", empty),
+                              f"The user '{plain_role}' may not create the migration ledger", "permission denied")
+    migrated = socket_url(pg, plain_role, PASSWORD, psycopg.conninfo.conninfo_to_dict(migrated_url)["dbname"])
+    before = migrate.status(migrated_url)
+    for args in (["migrate"], ["migrate", "status"], ["migrate", "down"], ["seed"]):
+        assert_one_sentence_error(run_cli(*args, "--database-url", migrated),
+                                  f"The user '{plain_role}' may not read the migration ledger")
+    # Allowed to read but not to change: the refusal names the missing privilege, nothing changes.
+    with psycopg.connect(migrated_url, autocommit=True) as conn:
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {plain_role}")
+    try:
+        assert run_cli("migrate", "--database-url", migrated).returncode == 0  # up to date: no CREATE needed
+        assert_one_sentence_error(run_cli("migrate", "down", "--database-url", migrated),
+                                  "must be owner", f"the user '{plain_role}' lacks a privilege it needs")
+        assert migrate.status(migrated_url) == before
+    finally:
+        with psycopg.connect(migrated_url, autocommit=True) as conn:
+            conn.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {plain_role}")

@@ -38,3 +38,18 @@ def test_an_empty_database_url_is_a_usage_error(capsys, command: list[str]) -> N
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--database-url" in err and "empty" in err
+
+
+def test_an_unexpected_database_error_is_still_one_line(capsys, monkeypatch) -> None:
+    import psycopg
+
+    from opentier_explore import cli
+
+    def lost(args):
+        raise psycopg.OperationalError("consuming input failed: server closed the connection unexpectedly\n\tThis probably means...")
+
+    monkeypatch.setattr(cli, "_migrate", lost)
+    assert cli.main(["migrate", "status"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("opentier-explore: The database server reported an error (consuming input failed")
