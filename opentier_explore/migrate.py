@@ -144,6 +144,11 @@ def _ensure_ledger(conn: "psycopg.Connection") -> None:
         conn.execute(_CREATE_LEDGER)
     except psycopg.errors.InsufficientPrivilege as exc:
         raise _not_allowed(conn, exc, f"create the migration ledger {LEDGER}") from None
+    except psycopg.errors.ReadOnlySqlTransaction:
+        raise MigrationError(
+            f"The database at {db.mask_url(_display_url(conn))} is read-only (a standby, or default_transaction_read_only): "
+            f"migrate on a writable server."
+        ) from None
 
 
 def _check(applied: dict[int, _Applied], migrations: list[Migration], folder: Path) -> None:
@@ -222,6 +227,7 @@ def up(url: str | None = None, *, target: int | None = None, folder: Path | str 
 _DUPLICATE_OBJECT = {"42P07", "42710", "42723", "42P06", "42701", "42P04"}
 _DEPENDENT_OBJECTS = "2BP01"
 _INSUFFICIENT_PRIVILEGE = "42501"
+_READ_ONLY = "25006"
 
 
 def _apply(conn: "psycopg.Connection", m: Migration, *, reverting: bool, earlier: int = 0) -> None:
@@ -249,6 +255,8 @@ def _apply(conn: "psycopg.Connection", m: Migration, *, reverting: bool, earlier
                           "(or one this kit or sqlx migrated) or remove that object first")
             elif exc.sqlstate == _DEPENDENT_OBJECTS:
                 advice = "objects the kit did not create depend on what it drops, so remove them first"
+            elif exc.sqlstate == _READ_ONLY:
+                advice = "the server or session is read-only (a standby, or default_transaction_read_only), so migrate on a writable server"
             elif exc.sqlstate == _INSUFFICIENT_PRIVILEGE:
                 advice = f"the user {conn.info.user!r} lacks a privilege it needs, so migrate as the database's owner"
             else:

@@ -220,6 +220,17 @@ def test_a_database_holding_the_kits_tables_already_is_named_not_the_file(url: s
         migrate.down(url, all=True)
 
 
+def test_a_read_only_server_is_named(url: str) -> None:
+    read_only = url + "&options=-c%20default_transaction_read_only%3Don"
+    with pytest.raises(MigrationError, match="is read-only .*migrate on a writable server"):
+        migrate.up(read_only)
+    assert ledger(url) == []
+    migrate.up(url)
+    with pytest.raises(MigrationError, match="cannot execute DROP TABLE in a read-only transaction.*migrate on a writable server"):
+        migrate.down(read_only)
+    assert [r[0] for r in ledger(url)] == VERSIONS
+
+
 def test_no_transaction_migration_runs_outside_a_transaction(url: str, folder: Path) -> None:
     # CREATE INDEX CONCURRENTLY cannot run inside a transaction block: it only works on the no-transaction path.
     add_migration(
