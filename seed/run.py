@@ -141,8 +141,9 @@ def _seed_in_transaction(
 
 
 def _load(conn: "psycopg.Connection", prof: profile_mod.Profile, seed: int, progress: bool) -> dict[str, int]:
-    """Drop the tables' keys, indexes and foreign keys; COPY each table as it is generated and rebuild its keys
-    and indexes right after (on a worker thread, overlapping the next table's generation); re-add the foreign keys."""
+    """Drop the tables' keys, indexes and foreign keys; COPY each table as it is generated, rebuild its keys and
+    indexes and analyze it right after (on a worker thread, overlapping the next table's generation); re-add the
+    foreign keys."""
     conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
     items = copy_mod.rebuildable(conn, TABLES)
     copy_mod.drop(conn, items)
@@ -150,7 +151,9 @@ def _load(conn: "psycopg.Connection", prof: profile_mod.Profile, seed: int, prog
     work = Pipeline(conn, progress)
     try:
         for table in iter_tables(prof, seed):
-            work.copy(table, then=[i.create_sql() for i in items if i.table == table.name and i.kind != "fk"])
+            # ANALYZE too: the first queries on a freshly seeded database would otherwise plan without statistics.
+            rebuild = [i.create_sql() for i in items if i.table == table.name and i.kind != "fk"]
+            work.copy(table, then=rebuild + [f'ANALYZE "{table.name}"'])
             counts[table.name] = len(table)
         work.execute([i.create_sql() for i in items if i.kind == "fk"], "foreign keys")
         work.finish()

@@ -231,3 +231,8 @@ def test_tokens_some_expired(conn):
                                  "FROM password_reset_tokens", (AS_OF, AS_OF)).fetchone()
     assert expired > 0 and live > 0
     assert one(conn, "SELECT count(*) FROM password_reset_tokens t JOIN users u ON u.id = t.user_id WHERE u.password_hash IS NULL") == 0
+
+
+def test_every_seeded_table_has_planner_statistics(conn):
+    analyzed = {r[0] for r in conn.execute("SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = current_schema()")}
+    assert set(TABLES) <= analyzed
