@@ -15,17 +15,21 @@ from contextlib import ExitStack
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# bench/seed.py would shadow the `seed` package that prepare.throwaway() imports.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 
 def main() -> int:
     """Seed the databases, run the three benchmarks with --write, stop the servers."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--large", action="store_true", help="also measure on the large profile")
+    ap.add_argument("--skip-seeding", action="store_true", help="keep the recorded seeding figures")
     args = ap.parse_args()
     from opentier_explore.prepare import throwaway
 
     profiles = ["tiny", "demo", "large"] if args.large else ["tiny", "demo"]
-    subprocess.run([sys.executable, str(HERE / "seed.py"), "--profiles", *profiles], check=True)
+    if not args.skip_seeding:
+        subprocess.run([sys.executable, str(HERE / "seed.py"), "--profiles", *profiles], check=True)
     with ExitStack() as stack:
         demo = stack.enter_context(throwaway("demo", 42))
         extra = ["--large-url", stack.enter_context(throwaway("large", 42))] if args.large else []
