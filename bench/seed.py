@@ -274,8 +274,8 @@ def main() -> int:
 
 Measured {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by `bench/seed.py` (seed 42, embedded PostgreSQL 18,
 median of {args.repeat} runs; `large` once). Machine: {m['nproc']} CPUs (`nproc`), {m['cpu']}, Python {m['python']};
-load average {load_before} before and {load_after} after — other engineers' test runs shared the 2 cores, so
-absolute times are pessimistic and vary by ±30 % between runs.
+load average {load_before} before and {load_after} after (the 2 cores run both the benchmark and
+the server, so absolute times vary by about ±15 % between runs; compare the ratios).
 
     $ free -g
 {free}
@@ -287,7 +287,7 @@ absolute times are pessimistic and vary by ±30 % between runs.
 {chr(10).join(verdict)}
 
 - **seed**: `seed.run(url, profile=…)` in-process on a fresh migrated database: generation (numpy), COPY and
-  index rebuilds, one transaction. **CLI seed**: `opentier-explore seed --profile …` as a subprocess, interpreter
+  index rebuilds, ANALYZE, one transaction. **CLI seed**: `opentier-explore seed --profile …` as a subprocess, interpreter
   start-up and imports included.
 - **COPY same rows**: the seeded tables dumped with `COPY … TO STDOUT (FORMAT binary)` and loaded back with binary
   COPY into a fresh migrated database in one transaction — the physical limit of loading these rows — once into the
@@ -299,7 +299,7 @@ absolute times are pessimistic and vary by ±30 % between runs.
   not PostgreSQL, is the bottleneck (2 cores: one for Python under the GIL, one for the server).
 - How the seeder gets there: it drops the tables' keys, indexes and foreign keys inside its transaction, COPYs
   each table (text format; binary for `document_chunks`, so the 384 floats of each embedding are not parsed from
-  text) and rebuilds that table's indexes on a worker thread while Python generates the next table, then re-adds
+  text) and rebuilds that table's indexes (and analyzes it) on a worker thread while Python generates the next table, then re-adds
   the foreign keys (validated in one pass each). The HNSW and GIN indexes on `document_chunks` built after the load
   cost a fraction of maintaining them row by row during COPY.
 
