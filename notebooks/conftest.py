@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from contextlib import ExitStack
 
 import pytest
@@ -26,18 +25,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if not _is_notebook_item(item) or _started:
         return
     from opentier_explore.prepare import throwaway
+    from opentier_explore.report import database_env
 
     _started.append(True)
-    previous = os.environ.get("DATABASE_URL")  # the stored outputs are demo/42's, never a user's database
-    os.environ["DATABASE_URL"] = _stack.enter_context(throwaway())
-    _stack.callback(_restore, previous)
-
-
-def _restore(previous: str | None) -> None:
-    if previous is None:
-        os.environ.pop("DATABASE_URL", None)
-    else:
-        os.environ["DATABASE_URL"] = previous
+    # The stored outputs are demo/42's, never a user's database: DATABASE_URL is replaced, then restored.
+    _stack.enter_context(database_env(_stack.enter_context(throwaway())))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

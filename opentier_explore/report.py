@@ -33,7 +33,8 @@ def notebooks(names: Sequence[str] | None = None) -> list[Path]:
 
 
 @contextmanager
-def _database_env(url: str) -> Iterator[None]:
+def database_env(url: str) -> Iterator[None]:
+    """DATABASE_URL set to `url` for the duration (kernels started meanwhile inherit it), then restored."""
     old = os.environ.get(config.DATABASE_URL_ENV)
     os.environ[config.DATABASE_URL_ENV] = url
     try:
@@ -105,7 +106,7 @@ def report(names: Sequence[str] | None = None, *, url: str | None = None, out_di
     out_dir = out_dir or config.reports_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    with _database_env(libpq):
+    with database_env(libpq):
         for path in paths:
             print(f"running {path.name}…", flush=True)
             written.append(_execute(path, out_dir))
@@ -128,7 +129,7 @@ def refresh(names: Sequence[str] | None = None) -> list[Path]:
     from .prepare import throwaway
 
     paths = notebooks(names)
-    with throwaway() as url, _database_env(url):
+    with throwaway() as url, database_env(url):
         for path in paths:
             print(f"refreshing {path.name}…", flush=True)
             nb = _run(path)

@@ -70,15 +70,11 @@ def test_message_split(engine) -> None:
     assert split["mirrored_share"] == 0.2
 
 
-def test_monthly_messages(engine) -> None:
+def test_monthly_messages(engine, migrated_url: str) -> None:
     import datetime as dt
 
-    import psycopg
-
-    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("SET default_transaction_read_only = off")
-        # A second month: one old chat message.
+    with psycopg.connect(migrated_url, autocommit=True) as conn:
+        # A second month: one old chat message (added last: the other tests count rows).
         conn.execute(
             "INSERT INTO chat_messages (conversation_id, role, content, created_at) VALUES (%s, 'user', 'old', %s)",
             (C1, dt.datetime(2020, 1, 15, tzinfo=dt.timezone.utc)),
