@@ -52,3 +52,7 @@ class ReportError(OpentierError):
 
 class SeedError(OpentierError):
     """Seeding refused or failed; the database is left as it was."""
+
+
+class RecoveryConflict(OpentierError):
+    """A hot standby cancelled a read because replaying the primary's changes conflicted with it."""

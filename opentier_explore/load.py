@@ -11,7 +11,8 @@ enum's labels in declaration order (unordered); vector → one writable np.float
 (None for NULL); integers and booleans → numpy int16/int32/int64/bool when the column is NOT
 NULL, else pandas Int16/Int32/Int64/boolean; floats → float32/float64 (NaN for NULL);
 INTERVAL → timedelta64[ns]; NUMERIC → decimal.Decimal; other types → their text form.
-Every load runs in a read-only transaction, whatever the engine.
+Every load runs in a read-only transaction, whatever the engine; `load_all` reads every table in one
+snapshot (a REPEATABLE READ READ ONLY transaction importing the snapshot of `snapshots.Snapshot`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pandas as pd
 
 from . import reflect
 from .errors import ConfigError, OpentierError
+from .snapshots import Snapshot, consistent
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -38,6 +40,7 @@ _NP_INT = {"int2": "int16", "int4": "int32", "int8": "int64"}
 _NULLABLE_INT = {"int2": "Int16", "int4": "Int32", "int8": "Int64"}
 
 
+@consistent("engine", default_engine=True)
 def load(
     table: str,
     *,
@@ -58,10 +61,11 @@ def load(
         return _fetch(conn, spec, columns=columns, where=where, limit=limit)
 
 
+@consistent("engine", default_engine=True)
 def load_all(
     *, engine: "sqlalchemy.Engine | None" = None, tables: Iterable[str] | None = None
 ) -> dict[str, pd.DataFrame]:
-    """{table name: DataFrame} for `tables`, or for every table except bookkeeping ones named `_…` (e.g. `_sqlx_migrations`)."""
+    """{table name: DataFrame} for `tables`, or every table but bookkeeping ones named `_…`, all as of one moment."""
     engine = _engine(engine)
     if isinstance(tables, str):
         raise ConfigError(f"`tables` must be a list of table names, not the string {tables!r}.")
@@ -88,9 +92,10 @@ def _engine(engine: "sqlalchemy.Engine | None") -> "sqlalchemy.Engine":
 
 
 class _adbc:
-    """An ADBC connection on the engine's database whose every transaction is read-only."""
+    """An ADBC connection on the engine's database in one REPEATABLE READ READ ONLY transaction (the Snapshot's, given one)."""
 
     def __init__(self, engine: "sqlalchemy.Engine") -> None:
+        self._engine = engine
         from psycopg import conninfo
 
         from . import config
@@ -113,9 +118,22 @@ class _adbc:
             self._conn = adbc.connect(self._uri)
         except adbc.Error as exc:
             raise translate(exc, self._url) from None
+        try:
+            with self._conn.cursor() as cur:
+                if isinstance(self._engine, Snapshot):
+                    self._engine.start(cur.execute)
+                else:
+                    cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        except BaseException:
+            self._conn.close()
+            raise
         return self._conn
 
     def __exit__(self, *exc: object) -> None:
+        try:
+            self._conn.rollback()
+        except Exception:  # pragma: no cover - a connection the failure broke; closing is all that is left
+            pass
         self._conn.close()
 
 
@@ -152,12 +170,7 @@ def _fetch(
             cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(BATCH_BYTES)})
             cur.execute(sql)
             parts = _stream(cur.fetch_record_batch(), cols)
-        conn.rollback()
     except (adbc.Error, pa.ArrowException, OSError) as exc:  # the server's errors arrive either way (OSError: mid-stream)
-        try:
-            conn.rollback()
-        except adbc.Error:  # pragma: no cover - a connection the failure broke
-            pass
         first = str(exc).split("\n")[0]
         first = first.split("ERROR:", 1)[-1].strip().rstrip(".")
         raise OpentierError(f"Loading table {spec.name!r} failed: {first}.") from None

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from .snapshots import consistent
+
 if TYPE_CHECKING:
     import sqlalchemy
 
@@ -36,6 +38,7 @@ def _tables(engine: "sqlalchemy.Engine") -> list[str]:
     return frame["relname"].tolist()
 
 
+@consistent("engine")
 def table_sizes(engine: "sqlalchemy.Engine") -> pd.DataFrame:
     """Exact row and column counts of every table (bookkeeping tables `_…` left out), largest first."""
     import sqlalchemy
@@ -56,6 +59,7 @@ def table_sizes(engine: "sqlalchemy.Engine") -> pd.DataFrame:
     return frame.sort_values(["rows", "table"], ascending=[False, True], ignore_index=True).set_index("table")
 
 
+@consistent("engine")
 def relations(engine: "sqlalchemy.Engine") -> pd.DataFrame:
     """Every foreign key (child column → parent, ON DELETE), then the text columns that point at users without one."""
     fks = _query(
@@ -80,6 +84,7 @@ def relations(engine: "sqlalchemy.Engine") -> pd.DataFrame:
     return pd.concat([fks, loose], ignore_index=True)
 
 
+@consistent("engine")
 def orphan_conversations(engine: "sqlalchemy.Engine") -> pd.Series:
     """How many conversations (and their chat messages) name a `user_id` that matches no user."""
     frame = _query(
@@ -98,6 +103,7 @@ def orphan_conversations(engine: "sqlalchemy.Engine") -> pd.Series:
     return pd.Series({**counts, "orphan_share": round(share, 4)}, dtype=object, name="value")
 
 
+@consistent("engine")
 def message_split(engine: "sqlalchemy.Engine") -> pd.Series:
     """How far `messages` (Rust API) and `chat_messages` (Intelligence service) diverge.
 
@@ -128,6 +134,7 @@ def message_split(engine: "sqlalchemy.Engine") -> pd.Series:
     return pd.Series({**counts, "mirrored_share": round(share, 4)}, dtype=object, name="value")
 
 
+@consistent("engine")
 def monthly_messages(engine: "sqlalchemy.Engine") -> pd.DataFrame:
     """Rows written per calendar month (UTC) to `chat_messages` and to `messages`."""
     frame = _query(

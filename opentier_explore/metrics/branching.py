@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..snapshots import consistent
 from . import _source
 
 KINDS = ("regenerated_answer", "edited_question", "edited_first_question", "mixed")
@@ -36,6 +37,7 @@ SELECT 'edited_first_question', count(*), coalesce(sum(n), 0) FROM roots
 """
 
 
+@consistent("src")
 def branch_kinds(src: _source.Source) -> pd.DataFrame:
     """Branch points and their alternatives by kind (regenerated answer, edited question, …); module docstring."""
     if _source.is_engine(src):

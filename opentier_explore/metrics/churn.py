@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..snapshots import consistent
 from . import _source
 
 _S = ("id", "user_id", "role", "created_at", "expires_at")
@@ -49,6 +50,7 @@ class SessionChurn:
     stale_roles: pd.DataFrame  # session_id, user_id, session_role, user_role, created_at, expires_at
 
 
+@consistent("src")
 def session_churn(src: _source.Source, as_of: "pd.Timestamp | str | None" = None, window: int = 28) -> SessionChurn:
     """Weekly actives, cohort retention, churned users and churn rate, sessions per user, stale role snapshots."""
     if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:

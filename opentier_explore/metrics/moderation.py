@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..snapshots import consistent
 from . import _source
 
 PROBLEMS = ("reviewed_without_reviewed_at", "reviewed_before_created", "missing_reviewer", "reviewer_not_admin")
@@ -52,6 +53,7 @@ class ModerationLatency:
     km_curve: pd.Series  # duration → survival probability
 
 
+@consistent("src")
 def moderation_latency(src: _source.Source, as_of: "pd.Timestamp | str | None" = None) -> ModerationLatency:
     """Counts by status, latency percentiles, Kaplan-Meier median, weekly backlog, per-reviewer figures, inconsistent rows."""
     if _source.is_engine(src):

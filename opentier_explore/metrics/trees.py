@@ -24,6 +24,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from ..snapshots import consistent
 from . import _keys, _source
 
 FAULTS = ("cross_conversation_parent", "missing_parent", "cycle")
@@ -31,6 +32,7 @@ TREE_COLUMNS = ("n_messages", "n_roots", "max_depth", "n_leaves", "n_branch_poin
 _NEEDS = {"chat_messages": ("id", "conversation_id", "parent_id")}
 
 
+@consistent("src")
 def conversation_trees(src: _source.Source) -> pd.DataFrame:
     """Per conversation: n_messages, n_roots, max_depth, n_leaves, n_branch_points, max_children (module docstring)."""
     if _source.is_engine(src):
@@ -40,6 +42,7 @@ def conversation_trees(src: _source.Source) -> pd.DataFrame:
     return walk.trees()
 
 
+@consistent("src")
 def tree_faults(src: _source.Source) -> pd.DataFrame:
     """One row per faulty message: message_id, conversation_id, fault (cross_conversation_parent, missing_parent or cycle)."""
     if _source.is_engine(src):
