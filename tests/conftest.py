@@ -106,3 +106,13 @@ def tiny_url(pg: PgServer, tiny_template: str, request: pytest.FixtureRequest) -
     url = pg.create_db(name, template=tiny_template)
     yield url
     pg.drop_db(name)
+
+
+@pytest.fixture(scope="session")
+def replica(tmp_path_factory: pytest.TempPathFactory):
+    """A private embedded primary and its streaming hot standby for the session (tests/replica.py)."""
+    from replica import StreamingPair
+
+    pair = StreamingPair.start(tmp_path_factory.mktemp("otr"))
+    yield pair
+    pair.stop()

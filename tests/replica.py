@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,8 +57,7 @@ class StreamingPair:
         primary = home / "primary"
         server.start(primary)
         info = PostmasterInfo.read_from_pgdata(primary)
-        socket = home / "sock"  # short: a Unix socket path must stay under ~100 bytes
-        socket.mkdir()
+        socket = Path(tempfile.mkdtemp(prefix="ots-"))  # short: a Unix socket path must stay under ~100 bytes
         if user:
             ensure_prefix_permissions(home)
             _own(home, user)
@@ -89,6 +89,7 @@ class StreamingPair:
         finally:
             server.stop(self.primary_pgdata)
             shutil.rmtree(self.home, ignore_errors=True)
+            shutil.rmtree(self.standby_socket, ignore_errors=True)
 
     def primary_url(self, dbname: str) -> str:
         from opentier_explore import server
