@@ -108,8 +108,11 @@ def _seed(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from . import report
 
-    for path in report.report(args.notebooks, url=args.database_url):
+    done = report.report(args.notebooks, url=args.database_url)
+    for path in done.written:
         print(f"report written: {path}")
+    for name, sentence in done.stopped:
+        print(f"{name} stopped at its first cell: {sentence}")
     return 0
 
 

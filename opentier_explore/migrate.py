@@ -329,11 +329,7 @@ def status(url: str | None = None, *, folder: Path | str | None = None) -> list[
 
 
 def _display_url(conn: "psycopg.Connection") -> str:
-    """A URL naming the connection's server and database (psycopg never exposes the password)."""
-    info = conn.info
-    host = info.host if not info.host.startswith("/") else ""
-    query = f"?host={info.host}&port={info.port}" if not host else ""
-    return f"postgresql://{info.user}@{host}{':' + str(info.port) if host else ''}/{info.dbname}{query}"
+    return db.display_url(conn)
 
 
 def foreign_sentence(conn: "psycopg.Connection", prov: "provenance.Provenance", doing: str) -> str:
