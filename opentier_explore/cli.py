@@ -79,7 +79,7 @@ def _status_of_foreign(url: str, check: bool) -> bool:
     from .errors import NotMigrated
 
     with db.connection(url, autocommit=True, read_only=True) as conn:
-        prov = provenance.read(conn)
+        prov = migrate.read_provenance(conn)
         if prov.writable:
             return False
         print(prov.summary())

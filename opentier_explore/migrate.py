@@ -340,9 +340,19 @@ def foreign_sentence(conn: "psycopg.Connection", prov: "provenance.Provenance", 
     )
 
 
+def read_provenance(conn: "psycopg.Connection", folder: Path | str | None = None) -> "provenance.Provenance":
+    """`provenance.read`, with a ledger the user may not read turned into one sentence (MigrationError)."""
+    import psycopg
+
+    try:
+        return provenance.read(conn, folder, strict=True)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise _not_allowed(conn, exc, "read the migration ledger") from None
+
+
 def refuse_foreign(conn: "psycopg.Connection", doing: str, folder: Path | str | None = None) -> None:
     """Raise MigrationError unless the kit may write to this database (it migrated it, or it holds nothing OpenTier's)."""
-    prov = provenance.read(conn, folder)
+    prov = read_provenance(conn, folder)
     if not prov.writable:
         raise MigrationError(foreign_sentence(conn, prov, doing))
 
@@ -365,7 +375,7 @@ def require_migrated(conn_or_url: Any = None, *, folder: Path | str | None = Non
     # Leave the caller's connection as found: end the transaction our SELECTs open, if none was open before.
     idle = not conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE
     try:
-        prov = provenance.read(conn, folder)
+        prov = read_provenance(conn, folder)
         applied = _ledger(conn) or {}
     finally:
         if idle:

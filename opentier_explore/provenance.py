@@ -72,6 +72,9 @@ class Provenance:
         """Whose ledgers the database carries, as a clause: "it carries …" or "it has no migration ledger"."""
         if self.ledgers:
             return "it carries " + " and ".join(led.describe() for led in self.ledgers)
+        if self.opentier_tables:
+            shown = ", ".join(self.opentier_tables[:3]) + (", …" if len(self.opentier_tables) > 3 else "")
+            return f"it holds OpenTier tables ({shown}) but no migration ledger"
         return "it has no migration ledger"
 
     def summary(self) -> str:
@@ -84,10 +87,7 @@ class Provenance:
                 + "; the kit reads it as it is."
             )
         if self.opentier_tables:
-            return (
-                f"Not migrated by the kit: it holds {len(self.opentier_tables)} OpenTier tables but no migration ledger; "
-                "the kit reads it as it is."
-            )
+            return f"Not migrated by the kit: {self.who()}; the kit reads it as it is."
         return "Not migrated yet: no migration ledger and no OpenTier tables."
 
 
@@ -95,28 +95,33 @@ def _exists(conn: "psycopg.Connection", table: str) -> bool:
     return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0]
 
 
-def _versions(conn: "psycopg.Connection", table: str) -> list:
+def _versions(conn: "psycopg.Connection", table: str, strict: bool) -> list:
     import psycopg
 
     try:
         return [r[0] for r in conn.execute(f"SELECT version FROM {table} ORDER BY version").fetchall()]
     except psycopg.errors.InsufficientPrivilege:
-        return []  # a user who may not read a ledger still learns it exists
+        if strict or not conn.autocommit:
+            raise
+        return []  # an analyst who may not read a ledger can still read the data: the ledger is only reported
 
 
-def read(conn: "psycopg.Connection", folder: Path | str | None = None) -> Provenance:
-    """The database's ledgers and OpenTier tables, on `conn` (read only; the caller's transaction state is its own)."""
+def read(conn: "psycopg.Connection", folder: Path | str | None = None, *, strict: bool = False) -> Provenance:
+    """The database's ledgers and OpenTier tables, on `conn` (read only; the caller's transaction state is its own).
+
+    With `strict`, a ledger the user may not read raises psycopg's InsufficientPrivilege; else it counts as absent.
+    """
     from . import migrate
 
     ledgers = []
     if _exists(conn, SQLX_LEDGER):
-        versions = _versions(conn, SQLX_LEDGER)
+        versions = _versions(conn, SQLX_LEDGER, strict)
         kit_versions = {m.version for m in migrate.discover(folder if folder is not None else config.migrations_dir())}
         if versions:
             owner = "kit" if kit_versions & set(versions) else "sqlx"
             ledgers.append(Ledger(SQLX_LEDGER, owner, tuple(str(v) for v in versions)))
     if _exists(conn, INTELLIGENCE_LEDGER):
-        versions = _versions(conn, INTELLIGENCE_LEDGER)
+        versions = _versions(conn, INTELLIGENCE_LEDGER, strict)
         if versions:
             ledgers.append(Ledger(INTELLIGENCE_LEDGER, "intelligence", tuple(str(v) for v in versions)))
     present = {
