@@ -75,9 +75,14 @@ def require_schema(conn: "psycopg.Connection", tables: Sequence[str] = ()) -> No
             f"The database at {where} lacks the OpenTier table{'s' if len(core) > 1 else ''} {_names(core)}, so it is "
             f"not an OpenTier database the kit can read: point DATABASE_URL at one."
         )
+    if all(t in provenance.LATER_TABLES for t in wanted):
+        raise NotMigrated(
+            f"The database at {where} has no table {_names(wanted)}, which this notebook needs: its schema is an earlier "
+            f"OpenTier generation (before moderation, Feb 2026), which the kit reads as it is, so this notebook does not apply."
+        )
     raise NotMigrated(
-        f"The database at {where} has no table {_names(wanted)}, which this notebook needs: its schema is an earlier "
-        f"OpenTier generation (before moderation, Feb 2026), which the kit reads as it is, so this notebook does not apply."
+        f"The database at {where} has no table {_names(wanted)}, which this notebook needs: the kit reads this database "
+        f"as it is, so this notebook does not apply to it."
     )
 
 

@@ -125,6 +125,9 @@ def test_require_data_reads_the_catalog_not_the_ledger(engines) -> None:
     message = str(err.value)
     assert "has no table 'knowledge_submissions', which this notebook needs" in message
     assert "\n" not in message and "opentier-explore migrate" not in message
+    with pytest.raises(NotMigrated, match="has no table 'nightly_rollup', which this notebook needs: the kit reads this "
+                                          "database as it is, so this notebook does not apply to it.$"):
+        require_data(engines["mar2026"], "nightly_rollup")
 
 
 def test_an_empty_foreign_database_is_named_without_advice_to_seed(pg, generation_templates) -> None:
@@ -196,3 +199,22 @@ def test_with_parent_id_the_recorded_branches_count(engines) -> None:
     mod = metrics.moderation_latency(engine)
     assert mod.by_status.sum() == 16 and mod.inconsistent.empty
     assert len(metrics.session_churn(engine).stale_roles) == 1
+
+
+def test_the_by_hand_command_builds_a_fixture_and_prints_its_url(pg) -> None:
+    import subprocess
+    import sys
+
+    from opentier_explore import config
+
+    url = pg.create_db("t_gen_by_hand")
+    try:
+        out = subprocess.run([sys.executable, "-m", "tests.fixtures", "feb2026", url], capture_output=True, text=True,
+                             cwd=config.PROJECT_DIR, timeout=120)
+        assert out.returncode == 0 and out.stdout.strip() == url and "built the feb2026 fixture" in out.stderr
+        assert not provenance.of_url(url).writable
+        again = subprocess.run([sys.executable, "-m", "tests.fixtures", "feb2026", url], capture_output=True, text=True,
+                               cwd=config.PROJECT_DIR, timeout=120)
+        assert again.returncode != 0 and "give an empty database" in again.stderr and "Traceback" not in again.stderr
+    finally:
+        pg.drop_db("t_gen_by_hand")
