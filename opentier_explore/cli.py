@@ -61,6 +61,8 @@ def _migrate(args: argparse.Namespace) -> int:
             print(f"reverted {m.version} {m.description}")
         print("nothing to revert" if not reverted else f"{len(reverted)} migration(s) reverted")
     else:
+        if _status_of_foreign(url, args.check):
+            return 0
         rows = migrate.status(url)
         for r in rows:
             print(f"{r.version:>16}  {r.state:<8} {r.description}")
@@ -69,6 +71,23 @@ def _migrate(args: argparse.Namespace) -> int:
         if args.check:
             migrate.require_migrated(url)
     return 0
+
+
+def _status_of_foreign(url: str, check: bool) -> bool:
+    """For a database the kit did not migrate: print whose ledgers it carries and what it holds; True if so."""
+    from . import db, migrate, provenance
+    from .errors import NotMigrated
+
+    with db.connection(url, autocommit=True, read_only=True) as conn:
+        prov = migrate.read_provenance(conn)
+        if prov.writable:
+            return False
+        print(prov.summary())
+        for line in provenance.listing(conn, prov):
+            print(f"  {line}")
+        if check:  # --check asks whether the kit's migrations are applied: they are not, by design
+            raise NotMigrated(migrate.foreign_sentence(conn, prov, "migrate"))
+    return True
 
 
 def _seed(args: argparse.Namespace) -> int:
@@ -89,8 +108,11 @@ def _seed(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from . import report
 
-    for path in report.report(args.notebooks, url=args.database_url):
+    done = report.report(args.notebooks, url=args.database_url)
+    for path in done.written:
         print(f"report written: {path}")
+    for name, sentence in done.stopped:
+        print(f"{name} stopped at its first cell: {sentence}")
     return 0
 
 

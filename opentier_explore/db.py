@@ -131,6 +131,14 @@ def connection(url: str | None = None, **kwargs) -> Iterator["psycopg.Connection
         conn.close()
 
 
+def display_url(conn: "psycopg.Connection") -> str:
+    """A URL naming the connection's server and database (psycopg never exposes the password)."""
+    info = conn.info
+    host = info.host if not info.host.startswith("/") else ""
+    query = f"?host={info.host}&port={info.port}" if not host else ""
+    return f"postgresql://{info.user}@{host}{':' + str(info.port) if host else ''}/{info.dbname}{query}"
+
+
 def sqlalchemy_url(url: str) -> "sqlalchemy.URL":
     """The SQLAlchemy URL (psycopg 3 driver) for a libpq URL."""
     from sqlalchemy.engine import make_url

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from . import config, db
+from . import config, db, provenance
 from .errors import MigrationError, NotMigrated
 
 if TYPE_CHECKING:
@@ -212,6 +212,7 @@ def up(url: str | None = None, *, target: int | None = None, folder: Path | str 
         _known_version(target, migrations, folder)
     done: list[Migration] = []
     with _locked(url) as conn:
+        refuse_foreign(conn, "migrate", folder)
         _ensure_ledger(conn)
         applied = _ledger(conn) or {}  # re-read under the lock: a concurrent run may have applied some
         _check(applied, migrations, folder)
@@ -289,6 +290,7 @@ def down(
         _known_version(to, migrations, folder)
     done: list[Migration] = []
     with _locked(url) as conn:
+        refuse_foreign(conn, "migrate", folder)
         applied = _ledger(conn) or {}
         _check(applied, migrations, folder)
         newest_first = [m for m in reversed(migrations) if m.version in applied]
@@ -327,32 +329,59 @@ def status(url: str | None = None, *, folder: Path | str | None = None) -> list[
 
 
 def _display_url(conn: "psycopg.Connection") -> str:
-    """A URL naming the connection's server and database (psycopg never exposes the password)."""
-    info = conn.info
-    host = info.host if not info.host.startswith("/") else ""
-    query = f"?host={info.host}&port={info.port}" if not host else ""
-    return f"postgresql://{info.user}@{host}{':' + str(info.port) if host else ''}/{info.dbname}{query}"
+    return db.display_url(conn)
 
 
-def require_migrated(conn_or_url: Any = None, *, folder: Path | str | None = None) -> None:
-    """Raise NotMigrated unless every migration of the folder is applied to the database."""
+def foreign_sentence(conn: "psycopg.Connection", prov: "provenance.Provenance", doing: str) -> str:
+    """The one sentence refusing to `doing` (migrate, seed, …) a database the kit did not migrate."""
+    return (
+        f"The database at {db.mask_url(_display_url(conn))} was not migrated by the kit, as {prov.who()}: "
+        f"the kit reads this database as it is and does not {doing} it."
+    )
+
+
+def read_provenance(conn: "psycopg.Connection", folder: Path | str | None = None) -> "provenance.Provenance":
+    """`provenance.read`, with a ledger the user may not read turned into one sentence (MigrationError)."""
+    import psycopg
+
+    try:
+        return provenance.read(conn, folder, strict=True)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise _not_allowed(conn, exc, "read the migration ledger") from None
+
+
+def refuse_foreign(conn: "psycopg.Connection", doing: str, folder: Path | str | None = None) -> None:
+    """Raise MigrationError unless the kit may write to this database (it migrated it, or it holds nothing OpenTier's)."""
+    prov = read_provenance(conn, folder)
+    if not prov.writable:
+        raise MigrationError(foreign_sentence(conn, prov, doing))
+
+
+def require_migrated(conn_or_url: Any = None, *, folder: Path | str | None = None, doing: str = "migrate") -> None:
+    """Raise NotMigrated unless the kit migrated the database and every migration of the folder is applied.
+
+    A database the kit did not migrate gets the sentence that the kit reads it as it is and does not `doing` it.
+    """
     if conn_or_url is None or isinstance(conn_or_url, str):
         with db.connection(conn_or_url, autocommit=True, read_only=True) as conn:
-            return require_migrated(conn, folder=folder)
+            return require_migrated(conn, folder=folder, doing=doing)
     if not hasattr(conn_or_url, "info") or not hasattr(conn_or_url.info, "dbname"):
         # A SQLAlchemy Engine or Connection: check on a libpq connection of our own.
         engine = getattr(conn_or_url, "engine", conn_or_url)
-        return require_migrated(db.engine_url(engine), folder=folder)
+        return require_migrated(db.engine_url(engine), folder=folder, doing=doing)
     conn = conn_or_url
     from psycopg.pq import TransactionStatus
 
     # Leave the caller's connection as found: end the transaction our SELECTs open, if none was open before.
     idle = not conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE
     try:
+        prov = read_provenance(conn, folder)
         applied = _ledger(conn) or {}
     finally:
         if idle:
             conn.rollback()
+    if not prov.writable:
+        raise NotMigrated(foreign_sentence(conn, prov, doing))
     wanted = {m.version for m in discover(folder)}
     if not wanted <= {v for v, a in applied.items() if a.success}:
         raise NotMigrated(

@@ -6,12 +6,13 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, Sequence
 
-from . import config, db
+from . import config, db, provenance
 from .errors import NotMigrated
 
 if TYPE_CHECKING:
+    import psycopg
     import sqlalchemy
 
 #: What `make lab` / `make demo` seed into an empty local database.
@@ -30,16 +31,16 @@ def _has_data(url: str) -> bool:
 def prepare(url: str | None = None, *, echo=print) -> str:
     """The URL notebooks should use: the local server started, migrated and seeded with demo data when empty.
 
-    A database named by `url` or `$DATABASE_URL` is only checked, never written:
-    it may be a production replica.
+    A database named by `url` or `$DATABASE_URL` is only checked against its catalog, never written:
+    it may be a production replica, of either schema generation, migrated by the services.
     """
     from . import migrate
 
     named = url or config.database_url_from_env()
     if named:
         libpq = db.normalize_url(named)
-        with db.connection(libpq, read_only=True) as conn:
-            migrate.require_migrated(conn)
+        with db.connection(libpq, autocommit=True, read_only=True) as conn:
+            require_schema(conn)
         return libpq
     from . import server
 
@@ -56,18 +57,62 @@ def prepare(url: str | None = None, *, echo=print) -> str:
     return libpq
 
 
-def require_data(engine: "sqlalchemy.Engine") -> None:
-    """Stop with one sentence unless the database is migrated and holds OpenTier data."""
-    from . import migrate
-
-    url = db.engine_url(engine)
-    with db.connection(url, read_only=True) as conn:
-        migrate.require_migrated(conn)
-    if not _has_data(url):
+def require_schema(conn: "psycopg.Connection", tables: Sequence[str] = ()) -> None:
+    """NotMigrated (one sentence) unless the catalog holds OpenTier's tables and `tables`; the ledger only shapes the advice."""
+    prov = provenance.read(conn)
+    where = db.mask_url(db.display_url(conn))
+    present = set(prov.opentier_tables)
+    if tables:
+        present |= {r[0] for r in conn.execute(_PRESENT_SQL, (list(tables),)).fetchall()}
+    core = [t for t in provenance.OPENTIER_TABLES if t not in present]
+    wanted = [t for t in tables if t not in present]
+    if not core and not wanted:
+        return
+    if prov.writable:  # the kit migrated it, or nothing is there yet: the kit's migrations bring what is missing
+        raise NotMigrated(f"The database at {where} has no OpenTier schema (or is behind): run `opentier-explore migrate`.")
+    if core:
         raise NotMigrated(
-            f"The database at {db.mask_url(url)} is migrated but holds no OpenTier data: "
-            "run `opentier-explore seed --profile demo` (or `make lab`)."
+            f"The database at {where} lacks the OpenTier table{'s' if len(core) > 1 else ''} {_names(core)}, so it is "
+            f"not an OpenTier database the kit can read: point DATABASE_URL at one."
         )
+    if all(t in provenance.LATER_TABLES for t in wanted):
+        raise NotMigrated(
+            f"The database at {where} has no table {_names(wanted)}, which this notebook needs: its schema is an earlier "
+            f"OpenTier generation (before moderation, Feb 2026), which the kit reads as it is, so this notebook does not apply."
+        )
+    raise NotMigrated(
+        f"The database at {where} has no table {_names(wanted)}, which this notebook needs: the kit reads this database "
+        f"as it is, so this notebook does not apply to it."
+    )
+
+
+_PRESENT_SQL = """
+SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm') AND c.relname = ANY(%s)
+"""
+
+
+def _names(tables: Sequence[str]) -> str:
+    return ", ".join(repr(t) for t in tables)
+
+
+def require_data(engine: "sqlalchemy.Engine", *tables: str) -> None:
+    """Stop with one sentence unless the catalog holds OpenTier's tables (and `tables`) and the database holds data.
+
+    What is checked is the live catalog only; who migrated the database (`migrate status`) does not matter.
+    """
+    url = db.engine_url(engine)
+    with db.connection(url, autocommit=True, read_only=True) as conn:
+        require_schema(conn, tables)
+        writable = provenance.read(conn).writable
+    if not _has_data(url):
+        where = db.mask_url(url)
+        if writable:
+            raise NotMigrated(
+                f"The database at {where} is migrated but holds no OpenTier data: "
+                "run `opentier-explore seed --profile demo` (or `make lab`)."
+            )
+        raise NotMigrated(f"The database at {where} holds no OpenTier data yet (no users, no chat messages): there is nothing to explore.")
 
 
 @contextmanager

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -71,6 +72,27 @@ def _run(path: Path):
     return nb
 
 
+class NotebookStopped(ReportError):
+    """A notebook stopped by design at its first code cell: the database lacks what it needs."""
+
+    def __init__(self, path: Path, sentence: str) -> None:
+        super().__init__(f"Notebook {path.name} stopped: {sentence}")
+        self.name, self.sentence = path.stem, sentence
+
+
+@dataclass
+class Reports:
+    """What `report` did: the reports written, and the notebooks that stopped at their first cell (name, sentence)."""
+
+    written: list[Path] = field(default_factory=list)
+    stopped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _failed_at_first_code_cell(nb) -> bool:
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    return bool(code) and any(o.get("output_type") == "error" for o in code[0].get("outputs", []))
+
+
 def _execute_client(client, path: Path) -> None:
     from nbclient.exceptions import CellExecutionError
 
@@ -81,6 +103,8 @@ def _execute_client(client, path: Path) -> None:
     except CellExecutionError as exc:
         kit_error = getattr(errors, exc.ename, None)
         if isinstance(kit_error, type) and issubclass(kit_error, errors.OpentierError):
+            if _failed_at_first_code_cell(client.nb):
+                raise NotebookStopped(path, exc.evalue) from None
             raise ReportError(f"Notebook {path.name} stopped: {exc.evalue}") from None
         raise ReportError(
             f"Notebook {path.name} failed with {exc.ename}: {exc.evalue} — open it with `make lab` to see where."
@@ -97,20 +121,28 @@ def _execute(path: Path, out_dir: Path) -> Path:
     return out
 
 
-def report(names: Sequence[str] | None = None, *, url: str | None = None, out_dir: Path | None = None) -> list[Path]:
-    """Prepare the database, execute notebooks and write one HTML report each; their paths."""
+def report(names: Sequence[str] | None = None, *, url: str | None = None, out_dir: Path | None = None) -> Reports:
+    """Prepare the database, execute notebooks and write one HTML report for each that runs.
+
+    A notebook that stops by design at its first cell (the database lacks what it needs) writes no report
+    (a stale one of that name is removed) and is listed in `stopped`; any other failure raises ReportError.
+    """
     from .prepare import prepare
 
     paths = notebooks(names)
     libpq = prepare(url)
     out_dir = out_dir or config.reports_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    done = Reports()
     with database_env(libpq):
         for path in paths:
             print(f"running {path.name}…", flush=True)
-            written.append(_execute(path, out_dir))
-    return written
+            try:
+                done.written.append(_execute(path, out_dir))
+            except NotebookStopped as stop:
+                (out_dir / f"{path.stem}.html").unlink(missing_ok=True)
+                done.stopped.append((stop.name, stop.sentence))
+    return done
 
 
 def strip_volatile(nb) -> None:

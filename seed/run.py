@@ -101,7 +101,7 @@ def run(
 
     with db.connection(url) as conn:
         try:
-            migrate.require_migrated(conn)
+            migrate.require_migrated(conn, doing="seed")
         except NotMigrated as exc:
             raise SeedError(str(exc)) from None
         try:

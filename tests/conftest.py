@@ -6,6 +6,7 @@ import itertools
 import os
 import re
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -14,6 +15,9 @@ import pytest
 
 # Tests never touch a server named by the user's environment, nor the kit's own local data.
 os.environ.pop("DATABASE_URL", None)
+# tests.fixtures (the two schema generations) is importable however pytest was started.
+if str(Path(__file__).resolve().parents[1]) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 @dataclass
@@ -116,3 +120,31 @@ def replica(tmp_path_factory: pytest.TempPathFactory):
     pair = StreamingPair.start(tmp_path_factory.mktemp("otr"))
     yield pair
     pair.stop()
+
+
+@pytest.fixture(scope="session")
+def generation_templates(pg: PgServer) -> dict[str, str]:
+    """Names of databases built from the Feb-2026 and March-2026 fixtures (never modify them: copy them)."""
+    from tests import fixtures
+
+    names = {}
+    for generation in fixtures.GENERATIONS:
+        names[generation] = f"tpl_{generation}"
+        fixtures.build(generation, pg.create_db(names[generation]))
+    return names
+
+
+@pytest.fixture(scope="module")
+def feb2026_url(pg: PgServer, generation_templates: dict[str, str], request: pytest.FixtureRequest) -> Iterator[str]:
+    """A module's own copy of the Feb-2026 fixture: the services' ledgers, no parent_id, no knowledge_submissions."""
+    name = _db_name(request, "f")
+    yield pg.create_db(name, template=generation_templates["feb2026"])
+    pg.drop_db(name)
+
+
+@pytest.fixture(scope="module")
+def mar2026_url(pg: PgServer, generation_templates: dict[str, str], request: pytest.FixtureRequest) -> Iterator[str]:
+    """A module's own copy of the March-2026 fixture: the kit's schema under other sqlx versions."""
+    name = _db_name(request, "r")
+    yield pg.create_db(name, template=generation_templates["mar2026"])
+    pg.drop_db(name)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from ._edges import has_parent_id, message_edges
 from .branching import branch_kinds, tree_summary
 from .churn import SessionChurn, session_churn
 from .moderation import ModerationLatency, moderation_latency
@@ -14,6 +15,8 @@ from .trees import conversation_trees, message_depths, tree_faults
 __all__ = [
     "conversation_trees",
     "tree_faults",
+    "message_edges",
+    "has_parent_id",
     "message_depths",
     "tree_summary",
     "branch_kinds",

@@ -6,6 +6,7 @@ Conventions (both paths follow them exactly):
   message, an `edited_question` when every child is a 'user' message, `mixed` otherwise.
 - A conversation with k ≥ 2 roots (parent_id NULL) counts as one `edited_first_question` branch
   point with k alternatives: the user rewrote the opening question.
+- Without `parent_id` (the Feb-2026 generation) conversations are linear chains (`_edges`): no branch points.
 - `alternatives` counts the children (or roots) at those branch points, first attempts included.
 """
 
@@ -14,19 +15,18 @@ from __future__ import annotations
 import pandas as pd
 
 from ..snapshots import consistent
-from . import _source
+from . import _edges, _source
 
 KINDS = ("regenerated_answer", "edited_question", "edited_first_question", "mixed")
-_NEEDS = {"chat_messages": ("id", "conversation_id", "parent_id", "role")}
 
 _SQL = """
 WITH kids AS (
     SELECT c.parent_id, count(*) AS n,
            bool_and(c.role = 'assistant') AS all_assistant, bool_and(c.role = 'user') AS all_user
-    FROM chat_messages c JOIN chat_messages p ON p.id = c.parent_id AND p.conversation_id = c.conversation_id
+    FROM {edges} c JOIN {edges} p ON p.id = c.parent_id AND p.conversation_id = c.conversation_id
     GROUP BY c.parent_id HAVING count(*) >= 2
 ), roots AS (
-    SELECT conversation_id, count(*) AS n FROM chat_messages WHERE parent_id IS NULL
+    SELECT conversation_id, count(*) AS n FROM {edges} AS m WHERE parent_id IS NULL
     GROUP BY conversation_id HAVING count(*) >= 2
 )
 SELECT CASE WHEN all_assistant THEN 'regenerated_answer' WHEN all_user THEN 'edited_question' ELSE 'mixed' END AS kind,
@@ -41,10 +41,9 @@ SELECT 'edited_first_question', count(*), coalesce(sum(n), 0) FROM roots
 def branch_kinds(src: _source.Source) -> pd.DataFrame:
     """Branch points and their alternatives by kind (regenerated answer, edited question, …); module docstring."""
     if _source.is_engine(src):
-        _source.check_sql(src, _NEEDS, "branch_kinds")
-        raw = _source.query(src, _SQL)
+        raw = _source.query(src, _SQL.replace("{edges}", _edges.edges_sql(src, "branch_kinds", extra=("role",))))
     else:
-        raw = _from_frames(_source.frame(src, "chat_messages", _NEEDS["chat_messages"], "branch_kinds"))
+        raw = _from_frames(_edges.edges_frame(src, "branch_kinds", extra=("role",)))
     out = pd.DataFrame(index=pd.Index(KINDS, name="kind"), columns=["branch_points", "alternatives"], dtype="int64")
     out[:] = 0
     if len(raw):

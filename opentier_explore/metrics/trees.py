@@ -13,6 +13,8 @@ Conventions (both paths follow them exactly):
   (0 for a single message). Messages on a cycle have their cycle successor as a child.
 - `cycle` marks every message that lies on a parent cycle (following tree edges leads back to it);
   messages hanging below a cycle are not marked (they are simply unrooted).
+- Edges come from `_edges`: without a `parent_id` column (the Feb-2026 generation) each conversation is the
+  linear chain of its messages in `created_at`, then `id` order.
 - A message has at most one fault. Conversations are those with at least one chat_message,
   indexed by `conversation_id` (text), sorted ascending; faults are sorted by conversation_id, message_id.
 """
@@ -25,20 +27,19 @@ import numpy as np
 import pandas as pd
 
 from ..snapshots import consistent
-from . import _keys, _source
+from . import _edges, _keys, _source
 
 FAULTS = ("cross_conversation_parent", "missing_parent", "cycle")
 TREE_COLUMNS = ("n_messages", "n_roots", "max_depth", "n_leaves", "n_branch_points", "max_children")
-_NEEDS = {"chat_messages": ("id", "conversation_id", "parent_id")}
 
 
 @consistent("src")
 def conversation_trees(src: _source.Source) -> pd.DataFrame:
     """Per conversation: n_messages, n_roots, max_depth, n_leaves, n_branch_points, max_children (module docstring)."""
     if _source.is_engine(src):
-        _source.check_sql(src, _NEEDS, "conversation_trees")
-        return _trees_frame(_source.query(src, _TREES_SQL, settings={"work_mem": WORK_MEM}))
-    walk = _Walk(_source.frame(src, "chat_messages", _NEEDS["chat_messages"], "conversation_trees"))
+        sql = _TREES_SQL.replace("{edges}", _edges.edges_sql(src, "conversation_trees"))
+        return _trees_frame(_source.query(src, sql, settings={"work_mem": WORK_MEM}))
+    walk = _Walk(_edges.edges_frame(src, "conversation_trees"))
     return walk.trees()
 
 
@@ -46,15 +47,15 @@ def conversation_trees(src: _source.Source) -> pd.DataFrame:
 def tree_faults(src: _source.Source) -> pd.DataFrame:
     """One row per faulty message: message_id, conversation_id, fault (cross_conversation_parent, missing_parent or cycle)."""
     if _source.is_engine(src):
-        _source.check_sql(src, _NEEDS, "tree_faults")
-        return _faults_frame(_source.query(src, _FAULTS_SQL, settings={"work_mem": WORK_MEM}))
-    walk = _Walk(_source.frame(src, "chat_messages", _NEEDS["chat_messages"], "tree_faults"))
+        sql = _FAULTS_SQL.replace("{edges}", _edges.edges_sql(src, "tree_faults"))
+        return _faults_frame(_source.query(src, sql, settings={"work_mem": WORK_MEM}))
+    walk = _Walk(_edges.edges_frame(src, "tree_faults"))
     return walk.faults()
 
 
 def message_depths(frames: Mapping[str, pd.DataFrame]) -> pd.Series:
     """Depth of every message that reaches a root (Int64, <NA> otherwise), indexed like chat_messages: for plots."""
-    walk = _Walk(_source.frame(frames, "chat_messages", _NEEDS["chat_messages"], "message_depths"))
+    walk = _Walk(_edges.edges_frame(frames, "message_depths"))
     depth = pd.array(np.where(walk.rooted, walk.dist + 1, 0), dtype="Int64")
     depth[~walk.rooted] = pd.NA
     return pd.Series(depth, index=walk.index, name="depth")
@@ -170,7 +171,7 @@ def _faults_frame(rows: pd.DataFrame) -> pd.DataFrame:
 WORK_MEM = "256MB"
 
 _TREES_SQL = """
-WITH RECURSIVE e AS MATERIALIZED (SELECT id, parent_id, conversation_id FROM chat_messages),
+WITH RECURSIVE e AS MATERIALIZED (SELECT id, parent_id, conversation_id FROM {edges} AS m),
 walk(id, conversation_id, depth) AS (
     SELECT id, conversation_id, 1 FROM e WHERE parent_id IS NULL
   UNION ALL
@@ -200,7 +201,7 @@ FROM per_conv p LEFT JOIN depths d USING (conversation_id)
 _FAULTS_SQL = """
 WITH RECURSIVE e AS MATERIALIZED (
     SELECT c.id, c.conversation_id, c.parent_id, p.id AS pid, p.conversation_id AS pconv
-    FROM chat_messages c LEFT JOIN chat_messages p ON p.id = c.parent_id
+    FROM {edges} c LEFT JOIN {edges} p ON p.id = c.parent_id
 ),
 reach(id, conversation_id) AS (
     SELECT id, conversation_id FROM e

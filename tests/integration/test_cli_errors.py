@@ -120,9 +120,12 @@ def test_migrations_not_applied(fresh_url: str) -> None:
 
 
 def test_migration_refused(pg, tmp_path: Path, fresh_url: str) -> None:
-    # The ledger holds a version this (empty) folder lacks.
+    # The kit's ledger (it records the kit's first version) also holds a version the folder lacks.
+    first = migrate.discover()[0]
     with psycopg.connect(fresh_url, autocommit=True) as conn:
         conn.execute(migrate._CREATE_LEDGER)
+        conn.execute("INSERT INTO _sqlx_migrations VALUES (%s, %s, now(), true, %s, 0)",
+                     (first.version, first.description, first.checksum))
         conn.execute("INSERT INTO _sqlx_migrations VALUES (1, 'ghost', now(), true, '\\x00', 0)")
     try:
         result = run_cli("migrate", "--database-url", fresh_url)

@@ -72,15 +72,15 @@ def test_both_paths_equal_on_seeded_tiny(tiny_url):
     engine.dispose()
 
 
-def test_schema_without_parent_id_is_one_clear_error(pg):
+def test_schema_without_parent_id_or_created_at_is_one_clear_error(pg):
     url = _db(pg, "m_metrics_noparent", mc.insert_trees)
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("ALTER TABLE chat_messages DROP COLUMN parent_id")
+        conn.execute("ALTER TABLE chat_messages DROP COLUMN parent_id, DROP COLUMN created_at")
     engine = connect(url)
     try:
         for src in (engine, load_all(engine=engine)):
-            for fn in (metrics.conversation_trees, metrics.tree_faults):
-                with pytest.raises(SchemaError, match="'parent_id' of table 'chat_messages'") as err:
+            for fn in (metrics.conversation_trees, metrics.tree_faults, metrics.branch_kinds):
+                with pytest.raises(SchemaError, match="'parent_id' of table 'chat_messages', or at least 'created_at'") as err:
                     fn(src)
                 assert "\n" not in str(err.value)
     finally:

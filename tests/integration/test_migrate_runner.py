@@ -200,24 +200,45 @@ def test_a_failing_migration_rolls_back_and_leaves_nothing(url: str, folder: Pat
         assert conn.execute("SELECT obj_description('extra_step'::regclass)").fetchone()[0] == "100% extra"
 
 
-def test_a_database_holding_the_kits_tables_already_is_named_not_the_file(url: str) -> None:
-    """A foreign database (a `users` table of its own, no ledger): the error blames the database, not the file,
+def test_a_database_holding_opentier_tables_without_the_kits_ledger_is_refused_unchanged(url: str) -> None:
+    """A foreign database (a `users` table of its own, no ledger): the kit reads it as it is and does not migrate it."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE users (id serial PRIMARY KEY, email text)")
+    before = state(url)
+    for step in (migrate.up, migrate.down):
+        with pytest.raises(MigrationError) as info:
+            step(url)
+        message = str(info.value)
+        assert "was not migrated by the kit, as it holds OpenTier tables (users) but no migration ledger" in message
+        assert message.endswith("the kit reads this database as it is and does not migrate it.")
+    assert state(url) == before
+
+
+def test_a_migration_colliding_with_an_object_is_named_not_the_file(url: str, folder: Path) -> None:
+    """An object of the same name created between two runs: the error blames the database, not the file,
     and says the migrations before it stay applied (each committed on its own, as with sqlx)."""
+    migrate.up(url, target=VERSIONS[2])
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE users (id serial PRIMARY KEY, email text)")
     users = VERSIONS[3]
     with pytest.raises(MigrationError) as info:
-        migrate.up(url)
+        migrate.up(url, target=VERSIONS[4])
     message = str(info.value)
     assert f"Migration {users} (create users) failed" in message and 'relation "users" already exists' in message
-    assert "the 3 migration(s) applied before it in this run stay so" in message
     assert "already holds an object it creates" in message and "fix the file" not in message
     assert [r[0] for r in ledger(url)] == VERSIONS[:3]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE users")
+    add_migration(folder, VERSIONS[-1] + 1, "CREATE TABLE extra_one (id int);\n", "DROP TABLE extra_one;\n")
+    add_migration(folder, VERSIONS[-1] + 2, "CREATE TABLE extra_one (id int);\n")
+    with pytest.raises(MigrationError) as info:
+        migrate.up(url, folder=folder)
+    assert f"the {len(VERSIONS) - 3 + 1} migration(s) applied before it in this run stay so" in str(info.value)
     # Reverting into objects the kit did not create: named as such too.
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE TABLE theirs (r user_role)")
     with pytest.raises(MigrationError, match="objects the kit did not create depend on what it drops"):
-        migrate.down(url, all=True)
+        migrate.down(url, all=True, folder=folder)
 
 
 def test_a_read_only_server_is_named(url: str) -> None:

@@ -12,7 +12,7 @@ from opentier_explore.errors import ReportError
 
 
 def test_report_writes_html_with_figures(tiny_url: str, tmp_path) -> None:
-    [html] = report.report(["02_moderation_latency"], url=tiny_url, out_dir=tmp_path)
+    [html] = report.report(["02_moderation_latency"], url=tiny_url, out_dir=tmp_path).written
     body = html.read_text()
     assert html == tmp_path / "02_moderation_latency.html"
     assert "How long do knowledge submissions wait for review?" in body

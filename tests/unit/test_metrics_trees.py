@@ -47,9 +47,9 @@ def test_empty_table():
     assert metrics.tree_faults({"chat_messages": empty}).empty
 
 
-def test_missing_parent_id_column_is_one_clear_error():
-    frames = {"chat_messages": mc.tree_frames()["chat_messages"].drop(columns="parent_id")}
-    with pytest.raises(SchemaError, match="'parent_id' of table 'chat_messages'"):
+def test_missing_parent_id_and_created_at_columns_is_one_clear_error():
+    frames = {"chat_messages": mc.tree_frames()["chat_messages"].drop(columns=["parent_id", "created_at"])}
+    with pytest.raises(SchemaError, match="'parent_id' of table 'chat_messages', or at least 'created_at'"):
         metrics.conversation_trees(frames)
     with pytest.raises(SchemaError, match="needs table 'chat_messages'"):
         metrics.tree_faults({})
