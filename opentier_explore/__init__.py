@@ -22,6 +22,13 @@ __version__ = "0.1.0"
 __all__ = ["connect", "load", "load_all", "metrics", "require_data", "OpentierError", "__version__"]
 
 
+def load_ipython_extension(shell) -> None:
+    """`%load_ext opentier_explore`: readable tables, and `%sql` read-only on the notebook's database."""
+    from .notebook import load as _load
+
+    _load(shell)
+
+
 def __getattr__(name: str):
     # metrics and plots pull in lifelines and matplotlib: imported on first use.
     if name in ("metrics", "plots"):

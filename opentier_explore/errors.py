@@ -52,3 +52,7 @@ class ReportError(OpentierError):
 
 class SeedError(OpentierError):
     """Seeding refused or failed; the database is left as it was."""
+
+
+class ReadOnlyRefused(OpentierError):
+    """A statement that could write, or change the transaction's read-only mode, was refused."""
