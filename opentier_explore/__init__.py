@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 __all__ = ["connect", "load", "load_all", "metrics", "require_data", "OpentierError", "__version__"]
 
 
-def load_ipython_extension(shell) -> None:
+def load_ipython_extension(shell) -> None:  # shell: the IPython InteractiveShell
     """`%load_ext opentier_explore`: readable tables, and `%sql` read-only on the notebook's database."""
     from .notebook import load as _load
 

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import sqlalchemy
+    from IPython.core.interactiveshell import InteractiveShell
 
 #: The name `%sql --connections` shows for the kit's connection (never its URL).
 SQL_ALIAS = "opentier"
@@ -31,7 +36,7 @@ def _html(obj: Any) -> str | None:
     return readable(obj)._repr_html_()
 
 
-def register_display(shell) -> None:
+def register_display(shell: "InteractiveShell") -> None:
     """Show DataFrames, Series, Timestamps and Timedeltas in `shell` through `display.readable`."""
     import pandas as pd
 
@@ -43,14 +48,14 @@ def register_display(shell) -> None:
         formatters["text/plain"].for_type(kind, _plain_scalar)
 
 
-def enable_sql(shell, url: str | None = None):
+def enable_sql(shell: "InteractiveShell", url: str | None = None) -> "sqlalchemy.Engine":
     """Load jupysql into `shell` with the kit's read-only engine as its connection, results as DataFrames."""
     for name, value in _JUPYSQL_QUIET.items():
         os.environ.setdefault(name, value)
     os.environ.setdefault("PLOOMBER_HOME_DIR", str(_ploomber_home()))
-    from .readonly_sql import read_only_engine
-
     from IPython.utils.capture import capture_output
+
+    from .readonly_sql import read_only_engine
 
     engine = read_only_engine(url)
     with capture_output():  # jupysql's notices on loading (e.g. "install toml") are not the analyst's business
@@ -75,13 +80,13 @@ def enable_sql(shell, url: str | None = None):
     return engine
 
 
-def _ploomber_home():
+def _ploomber_home() -> Path:
     from . import config
 
     return config.home() / "jupysql"
 
 
-def load(shell) -> None:
+def load(shell: "InteractiveShell") -> None:
     """What `%load_ext opentier_explore` does."""
     register_display(shell)
     enable_sql(shell)

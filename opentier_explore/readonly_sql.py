@@ -62,9 +62,10 @@ def _translate(context) -> Exception | None:
             "%sql only reads: the statement tried to write and the read-only transaction refused it; "
             "nothing was changed."
         )
-    if context.is_disconnect or isinstance(orig, psycopg.OperationalError):
-        engine = context.engine or context.connection.engine
-        return db.translate(orig, db.engine_url(engine))  # one sentence, password masked
+    # A server that cannot be reached (re)connecting: one sentence, password masked. A connection lost mid-session
+    # is left to jupysql, which rolls back and retries; a cancelled query keeps its own message.
+    if context.connection is None and context.engine is not None and isinstance(orig, psycopg.OperationalError):
+        return db.translate(orig, db.engine_url(context.engine))
     return None
 
 

@@ -126,3 +126,12 @@ def test_tables_and_scalars_display_readably(shell) -> None:
     assert str(result.result["week"].dt.tz) in ("UTC", "Etc/UTC")  # the value keeps its zone
     shell.user_ns["ts"] = pd.Timestamp("2026-06-29 23:26:26.851835", tz="UTC")
     assert shell.display_formatter.format(shell.user_ns["ts"])[0]["text/plain"] == "2026-06-29 23:26:26 UTC"
+
+
+def test_an_unreachable_database_is_one_sentence_without_the_password(tmp_path) -> None:
+    from opentier_explore.errors import ConnectionFailed
+    from opentier_explore.readonly_sql import read_only_engine
+
+    with pytest.raises(ConnectionFailed) as info:
+        read_only_engine(f"postgresql://postgres:{PASSWORD}@/opentier?host={tmp_path}&port=5432")
+    assert PASSWORD not in str(info.value) and str(info.value).startswith("Cannot reach a PostgreSQL server")
