@@ -25,6 +25,13 @@ __all__ = [
 ]
 
 
+def load_ipython_extension(shell) -> None:  # shell: the IPython InteractiveShell
+    """`%load_ext opentier_explore`: readable tables, and `%sql` read-only on the notebook's database."""
+    from .notebook import load as _load
+
+    _load(shell)
+
+
 def __getattr__(name: str):
     # metrics and plots pull in lifelines and matplotlib: imported on first use.
     if name in ("metrics", "plots"):

@@ -43,6 +43,11 @@ def notebooks_dir() -> Path:
     return PROJECT_DIR / "notebooks"
 
 
+def lab_settings_dir() -> Path:
+    """JupyterLab settings the kit's `lab` ships (overrides.json: no news pop-up on first start)."""
+    return PACKAGE_DIR / "lab_settings"
+
+
 def reports_dir() -> Path:
     """Where `report` writes the executed notebooks as HTML."""
     return PROJECT_DIR / "reports"

@@ -56,3 +56,7 @@ class SeedError(OpentierError):
 
 class RecoveryConflict(OpentierError):
     """A hot standby cancelled a read because replaying the primary's changes conflicted with it."""
+
+
+class ReadOnlyRefused(OpentierError):
+    """A statement that could write, or change the transaction's read-only mode, was refused."""

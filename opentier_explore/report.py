@@ -171,11 +171,13 @@ def refresh(names: Sequence[str] | None = None) -> list[Path]:
 
 
 def lab_command(extra_args: Sequence[str] = ()) -> list[str]:
-    """The JupyterLab command line: the project as its root, opening on notebooks/."""
+    """The JupyterLab command line: the project as its root, opening on notebooks/, with the kit's settings."""
     cmd = [
         sys.executable, "-m", "jupyterlab",
         f"--ServerApp.root_dir={config.PROJECT_DIR}",
         f"--LabApp.default_url=/lab/tree/{config.notebooks_dir().name}",
+        # The kit's settings overrides, read from the project rather than the user's home.
+        f"--LabApp.app_settings_dir={config.lab_settings_dir()}",
     ]
     if os.name == "posix" and os.geteuid() == 0:
         cmd.append("--allow-root")

@@ -28,6 +28,12 @@ def _get(url: str) -> dict:
         return json.loads(resp.read())
 
 
+def test_notebooks_folder_holds_only_notebooks() -> None:
+    # The analyst's file browser opens on notebooks/: test plumbing (conftest.py) lives elsewhere.
+    entries = {p.name for p in config.notebooks_dir().iterdir() if p.name not in (".ipynb_checkpoints", "__pycache__")}
+    assert entries == NOTEBOOKS
+
+
 def test_lab_serves_the_four_notebooks(tmp_path) -> None:
     port, token = _free_port(), secrets.token_hex(16)
     args = [
@@ -51,6 +57,10 @@ def test_lab_serves_the_four_notebooks(tmp_path) -> None:
         listing = _get(f"{base}/api/contents/{config.notebooks_dir().name}?token={token}")
         names = {item["name"] for item in listing["content"] if item["type"] == "notebook"}
         assert NOTEBOOKS <= names
+        # The kit's overrides reach the front end: it never asks about Jupyter news nor fetches it.
+        settings = _get(f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification?token={token}")
+        defaults = {name: prop.get("default") for name, prop in settings["schema"]["properties"].items()}
+        assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False
     finally:
         proc.terminate()
         try:
