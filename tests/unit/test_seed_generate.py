@@ -108,8 +108,8 @@ def test_planted_faults_only_when_asked(tiny):
 
 def test_empty_profile_generates_empty_tables():
     text = (profile.PROFILES_DIR / "tiny.toml").read_text()
-    for key in ("count = 200", "admins = 3", "count = 700", "count = 40", "count = 12", "count = 120",
-                "running = 2", "queued = 3", "recent_promotions = 4", "live_password_resets = 1"):
+    for key in ("count = 200", "admins = 3", "count = 700", "count = 40", "count = 120",
+                "processing = 2", "queued = 3", "partial = 1", "recent_promotions = 4", "live_password_resets = 1"):
         text = text.replace(key, key.split("=")[0] + "= 0", 1)
     tables = generate(profile.parse(text, "empty"), 42)
     assert [len(t) for t in tables] == [0] * len(TABLES)
