@@ -192,6 +192,16 @@ SESSIONS = [
     (uid(48), U2, T0 + 33 * D, "user"),
 ]
 CHURN_AS_OF = T0 + 36 * D + 12 * H
+_WIN_CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+_IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+           "Version/17.5 Mobile/15E148 Safari/604.1")
+#: (ip_address, user_agent) per session: OAuth sign-ins store neither; the others the proxy's address and the browser
+SESSION_CLIENTS = {
+    uid(41): (None, None), uid(42): ("172.18.0.4", _WIN_CHROME), uid(43): (None, None),
+    uid(44): ("172.18.0.4", "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"),
+    uid(45): ("172.18.0.4", _IPHONE), uid(46): (None, None), uid(47): ("10.1.2.3", "curl/8.7.1"),
+    uid(48): ("172.18.0.4", _WIN_CHROME),
+}
 
 
 GHOST = "9f000000-0000-4000-8000-000000000099"  # a conversations.user_id that matches no user
@@ -223,6 +233,8 @@ def churn_frames(sessions=SESSIONS) -> dict[str, pd.DataFrame]:
     ses["role"] = pd.Categorical(list(role), categories=roles)
     ses["created_at"] = pd.Series(list(created), dtype="datetime64[ns, UTC]")
     ses["expires_at"] = ses["created_at"] + 7 * D
+    ses["ip_address"] = pd.Series([SESSION_CLIENTS[i][0] for i in sid], dtype=object)
+    ses["user_agent"] = pd.Series([SESSION_CLIENTS[i][1] for i in sid], dtype=object)
     uids, ucreated, urole = zip(*CHURN_USERS)
     users = pd.DataFrame({"id": list(uids)}, dtype=object)
     users["role"] = pd.Categorical(list(urole), categories=roles)
@@ -246,8 +258,9 @@ def insert_churn(conn, sessions=SESSIONS) -> None:
                      (user, f"{user}@example.org", role, created.to_pydatetime()))
     for sid, user, created, role in sessions:
         conn.execute(
-            "INSERT INTO sessions (id, user_id, session_token, expires_at, role, created_at) VALUES (%s, %s, %s, %s, %s, %s)",
-            (sid, user, f"token-{sid}", (created + 7 * D).to_pydatetime(), role, created.to_pydatetime()),
+            "INSERT INTO sessions (id, user_id, session_token, expires_at, role, created_at, ip_address, user_agent) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (sid, user, f"token-{sid}", (created + 7 * D).to_pydatetime(), role, created.to_pydatetime(), *SESSION_CLIENTS[sid]),
         )
     for cid, owner in CHURN_CONVERSATIONS:
         conn.execute("INSERT INTO conversations (id, user_id, created_at) VALUES (%s, %s, %s)", (cid, owner, T0.to_pydatetime()))
@@ -429,3 +442,23 @@ def assert_purged_churn(src) -> None:
     assert c.stale_roles["session_id"].tolist() == [uid(48), uid(47)]  # what sessions can still show
     assert c.sessions_per_user.tolist() == [0, 2, 0, 0, 1]
     assert_chat_churn(src)  # the questions are all still there
+
+
+def assert_signed_in(src, purged: bool = False) -> None:
+    """signed_in at the default as_of and at an early one equals the hand-computed figures."""
+    from opentier_explore import metrics
+
+    s = metrics.signed_in(src)
+    assert s.as_of == CHURN_AS_OF and s.kept_from == (T0 + 30 * D if purged else T0 + 1 * H)
+    assert (s.live_sessions, s.users) == (3, 2)  # 45 and 48 (U2), 47 (U5)
+    assert s.by_sign_in.tolist() == [0, 3]
+    pd.testing.assert_frame_equal(s.devices, pd.DataFrame(
+        {"client": ["Chrome", "Safari", "curl"], "system": ["Windows", "iOS", "other"], "sessions": [1, 1, 1]}))
+    pd.testing.assert_series_equal(s.addresses, pd.Series(
+        [2, 1], index=pd.Index(["172.18.0.4", "10.1.2.3"], dtype=object, name="ip_address"), name="live_sessions"))
+    if purged:
+        return
+    early = metrics.signed_in(src, as_of=T0 + 16 * D)  # only 43 is live: an OAuth sign-in
+    assert (early.live_sessions, early.users) == (1, 1) and early.by_sign_in.tolist() == [1, 0]
+    assert early.devices.values.tolist() == [[metrics.NO_AGENT, metrics.NO_AGENT, 1]]
+    assert early.addresses.to_dict() == {"none stored": 1}

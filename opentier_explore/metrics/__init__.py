@@ -9,6 +9,7 @@ from __future__ import annotations
 from .branching import branch_kinds, tree_summary
 from .churn import SessionChurn, session_churn
 from .moderation import ModerationLatency, moderation_latency
+from .signed_in import NO_AGENT, SignedIn, signed_in
 from .trees import conversation_trees, message_depths, tree_faults
 
 __all__ = [
@@ -21,4 +22,7 @@ __all__ = [
     "ModerationLatency",
     "session_churn",
     "SessionChurn",
+    "signed_in",
+    "SignedIn",
+    "NO_AGENT",
 ]

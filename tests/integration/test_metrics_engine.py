@@ -36,8 +36,9 @@ def engines(pg):
         pg.drop_db(f"m_metrics_{key}")
 
 
-CHECKS = {"trees": mc.assert_trees, "moderation": mc.assert_moderation, "churn": mc.assert_churn,
-          "churn_purged": mc.assert_purged_churn}
+CHECKS = {"trees": mc.assert_trees, "moderation": mc.assert_moderation,
+          "churn": lambda src: (mc.assert_churn(src), mc.assert_signed_in(src)),
+          "churn_purged": lambda src: (mc.assert_purged_churn(src), mc.assert_signed_in(src, purged=True))}
 
 
 @pytest.mark.parametrize("key", list(CHECKS))
@@ -69,7 +70,8 @@ def test_both_paths_equal_on_seeded_tiny(tiny_url):
     frames = load_all(engine=engine)
     for name, kwargs in [("conversation_trees", {}), ("tree_faults", {}), ("moderation_latency", {}),
                          ("session_churn", {}), ("session_churn", {"window": 7}),
-                         ("session_churn", {"activity": "sessions"}), ("session_churn", {"activity": "sessions", "window": 7})]:
+                         ("session_churn", {"activity": "sessions"}), ("session_churn", {"activity": "sessions", "window": 7}),
+                         ("signed_in", {})]:
         fn = getattr(metrics, name)
         _assert_same(fn(engine, **kwargs), fn(frames, **kwargs))
     assert len(metrics.conversation_trees(engine)) == frames["chat_messages"]["conversation_id"].nunique()

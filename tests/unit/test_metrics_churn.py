@@ -65,3 +65,19 @@ def test_as_of_may_be_a_datetime_date_or_naive_string_meaning_utc():
         pd.testing.assert_frame_equal(got.cohort_retention, ref.cohort_retention)
     with pytest.raises(ConfigError, match="'2025-13-01' is not a point in time"):
         metrics.session_churn(mc.churn_frames(), as_of="2025-13-01")
+
+
+def test_signed_in_matches_hand_computed_answers():
+    mc.assert_signed_in(mc.churn_frames())
+    mc.assert_signed_in(mc.purged_frames(), purged=True)
+    assert metrics.signed_in({"sessions": mc.churn_frames()["sessions"].iloc[:0]}).live_sessions == 0
+
+
+def test_user_agents_are_named():
+    assert metrics.signed_in.__module__.endswith("signed_in")
+    from opentier_explore.metrics.signed_in import client_and_system
+
+    assert client_and_system("OpenTier-Desktop/1.4.2 (Macintosh; Intel Mac OS X 14_5) Electron/31.2.0") == ("OpenTier desktop", "macOS")
+    assert client_and_system("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+                             "Chrome/131.0.0.0 Mobile Safari/537.36") == ("Chrome", "Android")
+    assert client_and_system(None) == (metrics.NO_AGENT, metrics.NO_AGENT)
