@@ -190,3 +190,20 @@ def test_a_profile_may_keep_the_full_login_history(pg, tmp_path: Path):
             assert one(conn, "SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE NOT u.email_verified") == 0
     finally:
         pg.drop_db("real_archive")
+
+
+def test_cells_written_against_the_services_shapes_run_on_the_seeded_data(tiny_url):
+    from opentier_explore import connect, load
+
+    engine = connect(tiny_url)
+    try:
+        chat = load("chat_messages", engine=engine, where="role = 'assistant'")
+        cited = chat[chat["sources"].map(len) > 0]
+        best = cited["sources"].map(lambda s: s[0]["relevance_score"])
+        assert (best >= cited["sources"].map(lambda s: s[-1]["relevance_score"])).all()
+        total = chat["metadata"].map(lambda m: m["metrics"]["total_time_ms"])
+        assert (total > 0).all()
+        conv = load("conversations", engine=engine)
+        assert conv["metadata"].map(lambda m: m is None or m == {}).all()  # JSON null loads as None
+    finally:
+        engine.dispose()
