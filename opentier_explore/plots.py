@@ -97,7 +97,7 @@ def backlog(mod: "ModerationLatency", ax: "Axes | None" = None) -> "Axes":
 
 
 def cohort_heatmap(churn: "SessionChurn", ax: "Axes | None" = None) -> "Axes":
-    """Heatmap: share of each weekly signup cohort active k weeks after signup (blank = not observable yet)."""
+    """Heatmap: share of each weekly signup cohort active k weeks after signup (blank = not observable)."""
     ax = _axes(ax, size=(8.0, 6.0))
     grid = churn.cohort_retention
     data = np.ma.masked_invalid(grid.to_numpy(float))
@@ -115,7 +115,9 @@ def weekly_actives(churn: "SessionChurn", ax: "Axes | None" = None, with_churn_r
     """Line: weekly active users; with `with_churn_rate`, the churn rate at each week's end on a second axis."""
     ax = _axes(ax)
     weekly = churn.weekly_active
-    ax.plot(weekly.index.tz_convert(None), weekly.to_numpy(), color=_COLOR, label="weekly active users")
+    what = "asked a question" if churn.activity == "chat" else "signed in"
+    ax.plot(weekly.index.tz_convert(None), weekly.to_numpy(dtype=float, na_value=np.nan), color=_COLOR,
+            label=f"weekly active users ({what}; gaps: not observable)")
     ax.set_ylim(bottom=0)
     _style(ax, "Weekly active users", "week (Monday, UTC)", "active users")
     if with_churn_rate:
@@ -133,11 +135,21 @@ def weekly_actives(churn: "SessionChurn", ax: "Axes | None" = None, with_churn_r
 
 
 def sessions_per_user(churn: "SessionChurn", ax: "Axes | None" = None, max_sessions: int = 30) -> "Axes":
-    """Bar chart: number of users by sessions per user (the last bar gathers `max_sessions` and more)."""
+    """Bar chart: number of users by sessions per user in the sessions table (the last bar gathers `max_sessions` and more)."""
+    return _per_user_bars(churn.sessions_per_user, ax, max_sessions, "Sessions per user", "sessions")
+
+
+def activity_per_user(churn: "SessionChurn", ax: "Axes | None" = None, max_events: int = 30) -> "Axes":
+    """Bar chart: number of users by questions (or logins) per user (the last bar gathers `max_events` and more)."""
+    noun = "questions" if churn.activity == "chat" else "sessions"
+    return _per_user_bars(churn.activity_per_user, ax, max_events, f"{noun.capitalize()} per user", noun)
+
+
+def _per_user_bars(per_user: pd.Series, ax, cap: int, title: str, noun: str) -> "Axes":
     ax = _axes(ax)
-    counts = churn.sessions_per_user.clip(upper=max_sessions).value_counts().sort_index()
+    counts = per_user.clip(upper=cap).value_counts().sort_index()
     ax.bar(counts.index.to_numpy(), counts.to_numpy(), color=_COLOR, width=0.8)
-    _style(ax, "Sessions per user", f"sessions up to as_of ({max_sessions} = {max_sessions} or more)", "users")
+    _style(ax, title, f"{noun} up to as_of ({cap} = {cap} or more)", "users")
     return ax
 
 

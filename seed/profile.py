@@ -11,7 +11,7 @@ from opentier_explore.errors import SeedError
 
 PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 
-# key -> (kind, low, high); kinds: int, float (a number), share (a number in [0, 1]).
+# key -> (kind, low, high); kinds: int, float (a number), share (a number in [0, 1]), bool (true or false).
 # Bounds are inclusive; None means unbounded.
 SPEC: dict[str, tuple[str, float | None, float | None]] = {
     "history_days": ("int", 14, 3650),
@@ -33,14 +33,15 @@ SPEC: dict[str, tuple[str, float | None, float | None]] = {
     "sessions.weekly_rate_median": ("float", 0.0, None),
     "sessions.weekly_rate_sigma": ("float", 0.0, 5.0),
     "sessions.max_per_user": ("int", 1, None),
-    "sessions.ipv6_share": ("share", None, None),
     "sessions.ttl_days": ("float", 0.0, None),
-    "tokens.verification_leftover_share": ("share", None, None),
+    "sessions.signout_share": ("share", None, None),
+    "sessions.refresh_share": ("share", None, None),
+    "sessions.password_change_share": ("share", None, None),
+    "sessions.keep_history": ("bool", None, None),
     "tokens.password_reset_share": ("share", None, None),
     "tokens.live_password_resets": ("int", 0, None),
     "conversations.count": ("int", 0, None),
     "conversations.orphan_share": ("share", None, None),
-    "conversations.system_prompt_share": ("share", None, None),
     "conversations.long_share": ("share", None, None),
     "conversations.short_mean_turns": ("float", 1.0, None),
     "conversations.long_mean_turns": ("float", 1.0, None),
@@ -59,9 +60,9 @@ SPEC: dict[str, tuple[str, float | None, float | None]] = {
     "documents.null_embedding_share": ("share", None, None),
     "documents.global_share": ("share", None, None),
     "documents.topics": ("int", 1, None),
-    "ingestion_jobs.count": ("int", 0, None),
     "ingestion_jobs.failed_share": ("share", None, None),
-    "ingestion_jobs.running": ("int", 0, None),
+    "ingestion_jobs.partial": ("int", 0, None),
+    "ingestion_jobs.processing": ("int", 0, None),
     "ingestion_jobs.queued": ("int", 0, None),
     "memories.share": ("share", None, None),
     "submissions.count": ("int", 0, None),
@@ -131,6 +132,10 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _check(where: str, key: str, value: Any) -> Any:
     kind, low, high = SPEC[key]
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise SeedError(f"Profile {where}: key {key!r} must be true or false, not {value!r}; fix it in the profile file.")
+        return value
     if kind == "int":
         ok = isinstance(value, int) and not isinstance(value, bool)
         want = "an integer"

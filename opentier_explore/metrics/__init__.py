@@ -10,6 +10,7 @@ from ._edges import has_parent_id, message_edges
 from .branching import branch_kinds, tree_summary
 from .churn import SessionChurn, session_churn
 from .moderation import ModerationLatency, moderation_latency
+from .signed_in import NO_AGENT, SignedIn, signed_in
 from .trees import conversation_trees, message_depths, tree_faults
 
 __all__ = [
@@ -24,4 +25,7 @@ __all__ = [
     "ModerationLatency",
     "session_churn",
     "SessionChurn",
+    "signed_in",
+    "SignedIn",
+    "NO_AGENT",
 ]

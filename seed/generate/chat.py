@@ -6,20 +6,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .common import MINUTE, US, Ctx, Lazy, Table, esc, group_starts, lognormal_us, pick, position_in_group, ts, uuids, words
+from . import answers
+from .common import MINUTE, US, Ctx, Lazy, Table, esc, group_starts, lognormal_us, position_in_group, ts, uuids, words
 
-_USER, _ASSISTANT, _SYSTEM = 0, 1, 2
-_ROLE = ("user", "assistant", "system")
-_SYSTEM_PROMPTS = (
-    "You are OpenTier, a helpful assistant. Answer from the knowledge base and cite your sources.",
-    "You are a patient tutor. Explain step by step and check understanding.",
-    "You are a senior engineer reviewing code. Be concise and concrete.",
-)
-_TITLES = ("Help with {t}", "{T} question", "{T}", "Debugging {t}", "Learning {t}", "{T} best practices")
-_CLIENTS = ("web", "desktop", "api", "mobile")
-_CLIENT_W = (0.6, 0.2, 0.1, 0.1)
-_MODELS = ("opentier-rag-v1", "opentier-rag-v2")
+_USER, _ASSISTANT = 0, 1
+_ROLE = ("user", "assistant")
 _K = 24  # text variants per topic and kind
+#: conversations whose metadata is JSON null (the web client's); the others '{}' (created by the services' defaults)
+NULL_METADATA_SHARE = 0.9
+TITLE_LENGTH = 50
+
+
+def title_of(question: str) -> str:
+    """The web client's title for a conversation: the first question's first 50 characters, line breaks as spaces, trimmed."""
+    return question.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")[:TITLE_LENGTH].strip()
 
 
 @dataclass
@@ -86,8 +86,8 @@ def _branches(ctx: Ctx, m: _Msgs, base: int, among: np.ndarray) -> _Msgs:
     return out
 
 
-def _pools(ctx: Ctx) -> tuple[list[str], list[str]]:
-    """Per topic, `_K` question and `_K` answer texts (COPY-escaped)."""
+def _pools(ctx: Ctx) -> tuple[list[str], list[str], list[str]]:
+    """Per topic, `_K` question texts (raw and COPY-escaped) and `_K` answer texts (COPY-escaped)."""
     rng = ctx.rng
     topics, qs, sents = words("topics"), words("question_templates"), words("answer_sentences")
     nt = len(topics)
@@ -96,14 +96,15 @@ def _pools(ctx: Ctx) -> tuple[list[str], list[str]]:
     n_sent = rng.integers(2, 6, nt * _K)
     s_i = rng.integers(0, len(sents), (nt * _K, 5))
     para = rng.random(nt * _K) < 0.3
-    questions, answers = [], []
+    raw, questions, answers = [], [], []
     for j in range(nt * _K):
         t = topics[j // _K]
-        questions.append(esc(qs[q_t[j]].format(topic=t, topic2=topics[other[j, 0]])))
+        raw.append(qs[q_t[j]].format(topic=t, topic2=topics[other[j, 0]]))
+        questions.append(esc(raw[-1]))
         body = [sents[s_i[j, i]].format(topic=t, topic2=topics[other[j, 1 + i % 3]]) for i in range(n_sent[j])]
         sep = "\n\n" if para[j] else " "
         answers.append(esc(body[0] + sep + " ".join(body[1:])) if len(body) > 1 else esc(body[0]))
-    return questions, answers
+    return raw, questions, answers
 
 
 def generate(ctx: Ctx) -> list[Table]:
@@ -128,62 +129,39 @@ def generate(ctx: Ctx) -> list[Table]:
     conv_ids = uuids(rng, n_conv)
     topic = rng.integers(0, len(topics), n_conv)
 
-    # Spines: an optional system prompt, then question/answer turns, most conversations short.
+    # Spines: question/answer turns, most conversations short (the services store no system prompt).
     maxd = ctx.p("conversations.max_depth")
-    sys = rng.random(n_conv) < ctx.p("conversations.system_prompt_share")
     long = rng.random(n_conv) < ctx.p("conversations.long_share")
     turns = np.where(long, rng.geometric(1 / ctx.p("conversations.long_mean_turns"), n_conv),
                      rng.geometric(1 / ctx.p("conversations.short_mean_turns"), n_conv))
-    cap = (maxd - sys) // 2
+    cap = maxd // 2
     over = turns > cap  # redrawn below the cap rather than clipped onto it (no spike at max_depth)
-    turns[over] = 1 + (rng.random(int(over.sum())) * cap[over]).astype(np.int64)
+    turns[over] = 1 + (rng.random(int(over.sum())) * cap).astype(np.int64)
     length = np.maximum(2 * turns - (rng.random(n_conv) < ctx.p("conversations.unanswered_share")), 1)
-    sys_conv = np.flatnonzero(sys)
-    n_sys = len(sys_conv)
-    sys_m = _Msgs(sys_conv, np.full(n_sys, -1), np.full(n_sys, _SYSTEM), start[sys_conv], np.ones(n_sys, np.int64),
-                  np.zeros(n_sys, np.int64))
-    first_parent = np.full(n_conv, -1, dtype=np.int64)
-    first_parent[sys_conv] = np.arange(n_sys)
-    spine = _chain(ctx, n_sys, np.arange(n_conv), first_parent, np.zeros(n_conv, np.int64),
-                   start + sys * 1000, 1 + sys.astype(np.int64), length, np.zeros(n_conv, np.int64))
+    spine = _chain(ctx, 0, np.arange(n_conv), np.full(n_conv, -1, dtype=np.int64), np.zeros(n_conv, np.int64),
+                   start.copy(), np.ones(n_conv, np.int64), length, np.zeros(n_conv, np.int64))
     _fit(spine, length, start, limit)
-    parts = [sys_m, spine]
-    m = _concat(parts)
-    b1 = _branches(ctx, m, len(m.conv), np.arange(n_sys, len(m.conv)))
+    m = spine
+    b1 = _branches(ctx, m, len(m.conv), np.arange(len(m.conv)))
     m = _concat([m, b1])
     b2 = _branches(ctx, m, len(m.conv), np.arange(len(m.conv) - len(b1.conv), len(m.conv)))
     m = _concat([m, b2])
-    n_spine = n_sys + len(spine.conv)
+    n_spine = len(spine.conv)
     _faults(ctx, m)
     total = len(m.conv)
     ids = uuids(rng, total)
 
-    # Content from per-topic pools; sources cite chunks that existed at the time; metadata tells edits/regenerations.
+    # Content from per-topic pools; answers carry the service's sources and metrics (answers.py).
     # Every random draw happens here; the per-row text is built lazily, chunk by chunk, while COPY runs.
-    questions, answers = _pools(ctx)
+    raw_questions, questions, answers_pool = _pools(ctx)
     pool_i = topic[m.conv] * _K + rng.integers(0, _K, total)
-    sys_i = rng.integers(0, len(_SYSTEM_PROMPTS), total)
-    sources = _sources(ctx, m)
-    ptok = rng.integers(200, 3000, total)
-    ctok = rng.integers(40, 900, total)
-    lat = rng.integers(600, 9000, total)
-    model = rng.integers(0, 2, total)
+    failed = (m.role == _ASSISTANT) & (rng.random(total) < answers.FAILED_SHARE)
+    sources, meta = answers.columns(ctx, m.role == _ASSISTANT, m.time, np.where(m.parent >= 0, m.time[np.maximum(m.parent, 0)], m.time),
+                                    failed)
 
     def content(rows: np.ndarray) -> list[str]:
-        return [questions[p] if r == _USER else answers[p] if r == _ASSISTANT else _SYSTEM_PROMPTS[s]
-                for r, p, s in zip(m.role[rows].tolist(), pool_i[rows].tolist(), sys_i[rows].tolist())]
-
-    def meta(a: int, b: int) -> list[str]:
-        out = []
-        for r, f, pt, ct, la, mo in zip(m.role[a:b].tolist(), m.flag[a:b].tolist(), ptok[a:b].tolist(),
-                                        ctok[a:b].tolist(), lat[a:b].tolist(), model[a:b].tolist()):
-            if r == _ASSISTANT:
-                extra = ', "regenerated": true' if f == 1 else ""
-                out.append(f'{{"model": "{_MODELS[mo]}", "prompt_tokens": {pt}, "completion_tokens": {ct}, '
-                           f'"latency_ms": {la}{extra}}}')
-            else:
-                out.append('{"edited": true}' if f == 2 else "{}")
-        return out
+        return [questions[p] if r == _USER else answers.FAILED_TEXT if f else answers_pool[p]
+                for r, p, f in zip(m.role[rows].tolist(), pool_i[rows].tolist(), failed[rows].tolist())]
 
     def parents(a: int, b: int) -> list[str | None]:
         p = m.parent[a:b]
@@ -201,18 +179,18 @@ def generate(ctx: Ctx) -> list[Table]:
         Lazy(total, lambda a, b: ts(m.time[a:b])),
     ])
 
-    updated = start.copy()
-    np.maximum.at(updated, m.conv, m.time)
-    title_k = rng.integers(0, len(_TITLES), n_conv)
+    # The web client creates 'New Chat', then renames it to the first question's first 50 characters.
+    first_q = pool_i[group_starts(length)]
     untitled = rng.random(n_conv) < ctx.p("conversations.untitled_share")
-    client = pick(rng, _CLIENTS, n_conv, _CLIENT_W)
-    titles = [None if u else esc(_TITLES[k].format(t=topics[t], T=topics[t][0].upper() + topics[t][1:]))
-              for u, k, t in zip(untitled.tolist(), title_k.tolist(), topic.tolist())]
-    conv_meta = [f'{{"client": "{_CLIENTS[c]}", "topic": "{topics[t]}"}}' for c, t in zip(client.tolist(), topic.tolist())]
+    renamed_at = np.minimum(start + rng.integers(300_000, 3 * US, n_conv), ctx.as_of)
+    titles = ["New Chat" if u else esc(title_of(raw_questions[q])) for u, q in zip(untitled.tolist(), first_q.tolist())]
+    updated = np.where(untitled, start, renamed_at)
+    conv_meta = np.where(rng.random(n_conv) < NULL_METADATA_SHARE, "null", "{}").tolist()
     convs = Table("conversations", ["id", "user_id", "title", "metadata", "created_at", "updated_at"], [
         conv_ids.tolist(), user_txt.tolist(), titles, conv_meta, ts(start), ts(updated),
     ])
-
+    last_msg = start.copy()
+    np.maximum.at(last_msg, m.conv, m.time)
     # The Rust API mirrored the linear part of early conversations into `messages`, then stopped.
     cutoff = ctx.start + int(ctx.p("conversations.mirror_share") * (ctx.as_of - ctx.start))
     mir = np.flatnonzero(start[m.conv[:n_spine]] < cutoff)
@@ -225,31 +203,7 @@ def generate(ctx: Ctx) -> list[Table]:
         Lazy(len(mir), lambda a, b: ['{"source": "api"}'] * (b - a)),
         Lazy(len(mir), lambda a, b: ts(m.time[mir[a:b]])),
     ])
-    return [convs, chat, messages, _memories(ctx, owner, updated, topic)]
-
-
-def _sources(ctx: Ctx, m: _Msgs):
-    """A function (start, stop) → `sources` JSON per message: assistant answers cite 1-4 chunks created before them,
-    best score first (every random draw made now)."""
-    rng, st = ctx.rng, ctx.state
-    total = len(m.conv)
-    avail = np.searchsorted(st["chunk_created"], m.time, side="right")
-    cites = (m.role == _ASSISTANT) & (avail > 0) & (rng.random(total) < ctx.p("conversations.sources_share"))
-    k = np.where(cites, 1 + rng.binomial(3, 0.35, total), 0)
-    draws = (rng.random((total, 4)) * avail[:, None]).astype(np.int64)
-    scores = np.sort(rng.uniform(0.55, 0.93, (total, 4)), axis=1)[:, ::-1]
-    head = [f'{{"chunk_id": "{c}", "document_id": "{d}", "score": '
-            for c, d in zip(st["chunk_ids"].tolist(), st["chunk_doc"].tolist())]
-
-    def fmt(a: int, b: int) -> list[str]:
-        out = ["[]"] * (b - a)
-        rows = a + np.flatnonzero(k[a:b])
-        for i, kk, d, sc in zip((rows - a).tolist(), k[rows].tolist(), draws[rows].tolist(), scores[rows].tolist()):
-            items = [f"{head[c]}{x:.4f}}}" for c, x in zip(dict.fromkeys(d[:kk]), sc[:kk])]
-            out[i] = "[" + ", ".join(items) + "]"
-        return out
-
-    return fmt
+    return [convs, chat, messages, _memories(ctx, owner, last_msg, topic)]
 
 
 def _faults(ctx: Ctx, m: _Msgs) -> None:
@@ -272,6 +226,10 @@ def _faults(ctx: Ctx, m: _Msgs) -> None:
             m.parent[r] = child  # root ↔ child: a two-message cycle inside one conversation
 
 
+_MEMORY_STYLES = ("- User prefers concise answers with code examples.", "- User likes step-by-step explanations.",
+                  "- User asks for sources and links.", "- User prefers answers in plain language.")
+
+
 def _memories(ctx: Ctx, owner: np.ndarray, updated: np.ndarray, topic: np.ndarray) -> Table:
     """A memory for a share of the users who chatted, updated at their last conversation."""
     rng, st = ctx.rng, ctx.state
@@ -288,13 +246,15 @@ def _memories(ctx: Ctx, owner: np.ndarray, updated: np.ndarray, topic: np.ndarra
     chatted = np.flatnonzero(last >= 0)
     who = chatted[rng.random(len(chatted)) < ctx.p("memories.share")]
     n = len(who)
-    other = rng.integers(0, len(topics), (n, 2))
-    style = rng.integers(0, 3, n)
-    styles = ("Prefers concise answers with code examples.", "Likes step-by-step explanations.",
-              "Asks for sources and links.")
-    mem = [esc(f"{styles[s]} Interested in {topics[fav[u]]} and {topics[o[0]]}. Working with {topics[o[1]]}.")
-           for u, o, s in zip(who.tolist(), other.tolist(), style.tolist())]
-    meta = [f'{{"facts": 3, "version": {1 + int(v)}}}' for v in rng.integers(0, 6, n).tolist()]
+    other = rng.integers(0, len(topics), (n, 3))
+    n_facts = 1 + rng.binomial(4, 0.45, n)
+    style = rng.integers(0, len(_MEMORY_STYLES), n)
+    mem = []
+    for u, o, k, s_ in zip(who.tolist(), other.tolist(), n_facts.tolist(), style.tolist()):
+        facts = [_MEMORY_STYLES[s_], f"- User is interested in {topics[fav[u]]}.", f"- User works with {topics[o[0]]}.",
+                 f"- User is learning {topics[o[1]]}.", f"- User asked about {topics[o[2]]} before."]
+        mem.append(esc("\n".join(facts[:k])))
+    meta = ["{}"] * n
     return Table("user_memories", ["user_id", "memory", "metadata", "updated_at"], [
         st["user_ids"][who].tolist(), mem, meta, ts(last[who]),
     ])

@@ -1,19 +1,16 @@
-"""Users and their activity: sign-ups with growth, roles and promotions, churn, soft deletes, 7-day sessions."""
+"""Users and their activity: sign-ups with growth, roles and promotions, churn, soft deletes, and their sign-ins."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .common import (DAY, HOUR, MINUTE, WEEK, Ctx, Table, bools, esc, exp, pick, stable, tokens, ts, ts_or_null,
-                     unique_ints, uuids, words)
+from . import sessions as session_rows
+from .common import DAY, HOUR, MINUTE, WEEK, Ctx, Table, bools, esc, exp, pick, stable, ts, ts_or_null, unique_ints, uuids, words
 
 ROLES = ("user", "contributor", "admin")
 USER, CONTRIBUTOR, ADMIN = 0, 1, 2
 _DOMAINS = ("example.com", "example.org", "example.net", "mail.example", "students.example.edu", "corp.example")
 _DOMAIN_W = (0.45, 0.15, 0.12, 0.12, 0.08, 0.08)
-_V4_FIRST = (23, 31, 37, 45, 52, 62, 66, 73, 81, 89, 94, 98, 104, 109, 131, 142, 151, 176, 185, 188, 195, 203, 212, 217)
-_V6_PREFIX = ("2001:4860", "2a00:1450", "2a02:8108", "2600:1700", "2406:da18", "2003:e2", "2a01:cb00", "2605:a601")
-_UA_W = (6, 10, 9, 8, 5, 3, 3, 5, 7, 6, 2, 5, 3, 2, 0.5, 0.5)
 
 
 def _signups(ctx: Ctx, n: int, admins: int) -> np.ndarray:
@@ -28,8 +25,9 @@ def _signups(ctx: Ctx, n: int, admins: int) -> np.ndarray:
     return np.concatenate([first, rest])
 
 
-def _sessions(ctx: Ctx, signup: np.ndarray, admin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Session owners and start times: one at sign-up, then a Poisson stream until the user churns."""
+def _sessions(ctx: Ctx, signup: np.ndarray, admin: np.ndarray, can_login: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every sign-in (owner, time): one at sign-up, then a Poisson stream until the user churns; none for users who
+    cannot sign in (unverified e-mail)."""
     rng, n = ctx.rng, len(signup)
     kind = rng.random(n)
     one_time = kind < ctx.p("sessions.one_time_share")
@@ -42,12 +40,13 @@ def _sessions(ctx: Ctx, signup: np.ndarray, admin: np.ndarray) -> tuple[np.ndarr
     rate = ctx.p("sessions.weekly_rate_median") * exp(ctx.p("sessions.weekly_rate_sigma") * rng.standard_normal(n))
     rate = np.where(admin, np.maximum(rate, 5.0), rate)
     extra = rng.poisson(rate * span / WEEK)
-    counts = 1 + np.minimum(extra, ctx.p("sessions.max_per_user") - 1)
+    counts = np.where(can_login, 1 + np.minimum(extra, ctx.p("sessions.max_per_user") - 1), 0)
     owner = np.repeat(np.arange(n), counts)
     offset = (rng.random(len(owner)) * span[owner]).astype(np.int64)
     first = np.zeros(n, dtype=np.int64)
     np.cumsum(counts[:-1], out=first[1:])
-    offset[first] = rng.integers(0, 5 * MINUTE, size=n) if n else offset[first]
+    at_signup = rng.integers(0, 5 * MINUTE, size=n)
+    offset[first[can_login]] = at_signup[can_login]
     created = np.minimum(signup[owner] + offset, ctx.as_of - MINUTE)
     order = np.lexsort((created, owner))
     return owner[order], created[order]
@@ -96,25 +95,6 @@ def _deletions(ctx: Ctx, admin, last) -> np.ndarray:
     return deleted
 
 
-def _ips(ctx: Ctx, n: int) -> list[str]:
-    """`n` public-looking IPv4 and IPv6 addresses."""
-    rng = ctx.rng
-    v6 = rng.random(n) < ctx.p("sessions.ipv6_share")
-    first = np.asarray(_V4_FIRST)[rng.integers(0, len(_V4_FIRST), n)]
-    octets = rng.integers(1, 255, size=(n, 3))
-    prefix = rng.integers(0, len(_V6_PREFIX), n)
-    groups = rng.integers(0, 65536, size=(n, 4))
-    out = []
-    for i in range(n):
-        if v6[i]:
-            g = groups[i]
-            out.append(f"{_V6_PREFIX[prefix[i]]}:{g[0]:x}:{g[1]:x}:{g[2]:x}::{g[3]:x}")
-        else:
-            o = octets[i]
-            out.append(f"{first[i]}.{o[0]}.{o[1]}.{o[2]}")
-    return out
-
-
 def _dedupe(values: list[str]) -> list[str]:
     """Make strings unique by appending a number to repeats (before an @ if any)."""
     seen: set[str] = set()
@@ -137,9 +117,11 @@ def generate(ctx: Ctx) -> list[Table]:
     ids = uuids(rng, n)
     signup = _signups(ctx, n, admins)
     admin = np.arange(n) < admins
-    owner, created = _sessions(ctx, signup, admin)
+    oauth_only = rng.random(n) < ctx.p("users.oauth_only_share")
+    unverified = ~oauth_only & ~admin & (rng.random(n) < ctx.p("users.unverified_share"))
+    owner, created = _sessions(ctx, signup, admin, ~unverified)
     counts = np.bincount(owner, minlength=n)
-    last = np.full(n, ctx.start, dtype=np.int64)
+    last = signup.copy()
     np.maximum.at(last, owner, created)
     deleted = _deletions(ctx, admin, last)
     promoted = _promotions(ctx, signup, admin, deleted >= 0, counts, owner, created)
@@ -154,10 +136,8 @@ def generate(ctx: Ctx) -> list[Table]:
     num = rng.integers(1, 100, n)
     no_name = rng.random(n) < ctx.p("users.no_name_share")
     no_username = rng.random(n) < ctx.p("users.no_username_share")
-    oauth_only = rng.random(n) < ctx.p("users.oauth_only_share")
     both = oauth_only & (rng.random(n) < ctx.p("users.oauth_both_share"))
     github_first = rng.random(n) < 0.55
-    unverified = ~oauth_only & ~admin & (rng.random(n) < ctx.p("users.unverified_share"))
     linked = ~oauth_only & ~unverified & (rng.random(n) < ctx.p("users.password_linked_share"))
     hashes = words("bcrypt_hashes")
     hash_i = rng.integers(0, len(hashes), n)
@@ -187,44 +167,17 @@ def generate(ctx: Ctx) -> list[Table]:
                             "role", "deleted_at", "created_at", "updated_at"], [
         ids.tolist(), emails, bools(~unverified), [None if o else hashes[h] for o, h in zip(oauth_only, hash_i)],
         [None if x else esc(v) for x, v in zip(no_name, names)],
-        [None if x else v for x, v in zip(no_username, usernames)], avatars,
+        [None if x or o else v for x, o, v in zip(no_username, oauth_only, usernames)], avatars,
         [ROLES[r] for r in role], ts_or_null(deleted, deleted >= 0), ts(signup), ts(updated),
     ])
 
-    # Sessions: role snapshot at login; a home address and browser per user, sometimes another.
-    m = len(owner)
+    # Sessions: role snapshot at login; OAuth-only users sign in through their provider.
     snap = np.where(admin[owner], ADMIN, np.where((promoted[owner] >= 0) & (created >= promoted[owner]), CONTRIBUTOR, USER))
-    home_ip = _ips(ctx, n)
-    roam = rng.random(m) < 0.2
-    roam_ip = _ips(ctx, int(roam.sum()))
-    ua = words("user_agents")
-    home_ua = pick(rng, ua, n, _UA_W)
-    other_ua = pick(rng, ua, m, _UA_W)
-    keep_ua = rng.random(m) < 0.85
-    sid = uuids(rng, m)
-    tok = _unique_tokens(rng, m, 64)
-    ips, it = [], iter(roam_ip)
-    for j in range(m):
-        ips.append(next(it) if roam[j] else home_ip[owner[j]])
-    uas = [ua[i] for i in np.where(keep_ua, home_ua[owner], other_ua)]
-    ttl = int(ctx.p("sessions.ttl_days") * DAY)
-    created_s = ts(created)
-    sessions = Table("sessions", ["id", "user_id", "session_token", "expires_at", "role", "ip_address", "user_agent",
-                                  "created_at", "updated_at"], [
-        sid.tolist(), ids[owner].tolist(), tok, ts(created + ttl), [ROLES[r] for r in snap], ips, uas,
-        created_s, created_s,
-    ])
+    sessions = session_rows.table(ctx, ids, owner, created, snap, oauth_only[owner], deleted, np.flatnonzero(~oauth_only),
+                                  signup, last, ROLES)
     ctx.state.update(
         user_ids=ids, signup=signup, role=role, admin=admin, promoted=promoted, deleted=deleted, last=last,
         oauth_only=oauth_only, both=both, github_first=github_first, unverified=unverified, linked=linked,
         gh_ids=gh_ids, google_ids=google_ids, session_owner=owner, session_created=created,
     )
     return [users, sessions]
-
-
-def _unique_tokens(rng: np.random.Generator, n: int, length: int) -> list[str]:
-    """`n` distinct random alphanumeric tokens."""
-    out = tokens(rng, n, length)
-    if len(np.unique(out)) != n:  # 62**64 possibilities: never in practice, but the constraint is UNIQUE
-        raise RuntimeError("random token collision")
-    return out.tolist()

@@ -27,7 +27,8 @@ def _db(pg, name: str, insert) -> str:
 
 @pytest.fixture(scope="module")
 def engines(pg):
-    names = {"trees": mc.insert_trees, "moderation": mc.insert_moderation, "churn": mc.insert_churn}
+    names = {"trees": mc.insert_trees, "moderation": mc.insert_moderation, "churn": mc.insert_churn,
+             "churn_purged": mc.insert_churn_purged}
     made = {key: connect(_db(pg, f"m_metrics_{key}", insert)) for key, insert in names.items()}
     yield made
     for key, engine in made.items():
@@ -35,16 +36,19 @@ def engines(pg):
         pg.drop_db(f"m_metrics_{key}")
 
 
-@pytest.mark.parametrize("key", ["trees", "moderation", "churn"])
+CHECKS = {"trees": mc.assert_trees, "moderation": mc.assert_moderation,
+          "churn": lambda src: (mc.assert_churn(src), mc.assert_signed_in(src)),
+          "churn_purged": lambda src: (mc.assert_purged_churn(src), mc.assert_signed_in(src, purged=True))}
+
+
+@pytest.mark.parametrize("key", list(CHECKS))
 def test_engine_path_gives_the_hand_computed_answers(engines, key):
-    check = {"trees": mc.assert_trees, "moderation": mc.assert_moderation, "churn": mc.assert_churn}[key]
-    check(engines[key])
+    CHECKS[key](engines[key])
 
 
-@pytest.mark.parametrize("key", ["trees", "moderation", "churn"])
+@pytest.mark.parametrize("key", list(CHECKS))
 def test_loaded_frames_give_the_same_answers(engines, key):
-    check = {"trees": mc.assert_trees, "moderation": mc.assert_moderation, "churn": mc.assert_churn}[key]
-    check(load_all(engine=engines[key]))
+    CHECKS[key](load_all(engine=engines[key]))
 
 
 def _assert_same(a, b) -> None:
@@ -65,7 +69,9 @@ def test_both_paths_equal_on_seeded_tiny(tiny_url):
     engine = connect(tiny_url)
     frames = load_all(engine=engine)
     for name, kwargs in [("conversation_trees", {}), ("tree_faults", {}), ("moderation_latency", {}),
-                         ("session_churn", {}), ("session_churn", {"window": 7})]:
+                         ("session_churn", {}), ("session_churn", {"window": 7}),
+                         ("session_churn", {"activity": "sessions"}), ("session_churn", {"activity": "sessions", "window": 7}),
+                         ("signed_in", {})]:
         fn = getattr(metrics, name)
         _assert_same(fn(engine, **kwargs), fn(frames, **kwargs))
     assert len(metrics.conversation_trees(engine)) == frames["chat_messages"]["conversation_id"].nunique()
@@ -119,11 +125,12 @@ def test_both_paths_agree_on_empty_tables_and_early_or_odd_as_of(pg, engines):
     url = _db(pg, "m_metrics_empty", lambda conn: None)
     empty = connect(url)
     try:
-        for engine in (empty, engines["churn"], engines["moderation"]):
+        for engine in (empty, engines["churn"], engines["churn_purged"], engines["moderation"]):
             frames = load_all(engine=engine)
             for as_of in (None, mc.T0 - 30 * mc.D, datetime.datetime(2025, 3, 13, 12), "2025-03-20"):
-                for fn in (metrics.moderation_latency, metrics.session_churn):
-                    _assert_same(fn(engine, as_of=as_of), fn(frames, as_of=as_of))
+                for fn, kw in ((metrics.moderation_latency, {}), (metrics.session_churn, {}),
+                               (metrics.session_churn, {"activity": "sessions"})):
+                    _assert_same(fn(engine, as_of=as_of, **kw), fn(frames, as_of=as_of, **kw))
     finally:
         empty.dispose()
         pg.drop_db("m_metrics_empty")

@@ -86,39 +86,30 @@ def test_soft_deleted_users_stopped_logging_in(conn):
                          WHERE s.created_at > u.deleted_at""") == 0
 
 
-def test_sessions_last_seven_days_from_v4_and_v6_with_real_user_agents(conn):
-    assert one(conn, "SELECT count(*) FROM sessions WHERE expires_at <> created_at + interval '7 days'") == 0
+def test_sessions_are_seven_days_long_and_never_before_sign_up(conn):
+    assert one(conn, "SELECT count(*) FROM sessions WHERE expires_at <> created_at + interval '168 hours'") == 0
     assert one(conn, "SELECT count(*) FROM sessions WHERE created_at < (SELECT created_at FROM users u WHERE u.id = user_id)") == 0
-    families = dict(conn.execute("SELECT family(ip_address), count(*) FROM sessions GROUP BY 1").fetchall())
-    assert families.get(4, 0) > 0 and families.get(6, 0) > 0
-    assert one(conn, "SELECT count(*) FROM sessions WHERE length(session_token) <> 64 OR session_token !~ '^[A-Za-z0-9]+$'") == 0
-    assert one(conn, "SELECT count(DISTINCT user_agent) FROM sessions WHERE user_agent LIKE 'Mozilla/5.0 (%'") >= 8
     assert one(conn, "SELECT count(*) FROM sessions WHERE expires_at > %s", AS_OF) > 0  # live sessions
 
 
 def test_engagement_is_heavy_tailed(conn):
     per_user = [r[0] for r in conn.execute(
-        "SELECT count(s.id) FROM users u LEFT JOIN sessions s ON s.user_id = u.id GROUP BY u.id ORDER BY 1")]
+        """SELECT count(m.id) FROM users u LEFT JOIN conversations c ON c.user_id = u.id::text
+           LEFT JOIN chat_messages m ON m.conversation_id = c.id AND m.role = 'user' GROUP BY u.id ORDER BY 1""")]
     median = per_user[len(per_user) // 2]
-    assert per_user[-1] >= 10 * median
-    assert sum(1 for n in per_user if n == 1) / len(per_user) > 0.2  # one-time visitors
+    assert per_user[-1] >= 10 * max(median, 1)
     top = sum(per_user[-len(per_user) // 10:]) / sum(per_user)
-    assert top > 0.4  # the top 10% of users hold a large share of sessions
+    assert top > 0.4  # the top 10% of users ask a large share of the questions
 
 
-def test_promotions_leave_stale_role_snapshots_including_live_sessions(conn):
-    # Sessions keep the role of their login; contributors promoted later still have 'user' sessions.
-    stale = one(conn, "SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.role <> u.role")
-    assert stale > 0
+def test_promotions_leave_stale_role_snapshots_in_live_sessions(conn):
+    # Sessions keep the role of their login (a refresh keeps it too); users promoted since have stale live sessions.
     live_stale = one(conn, """SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id
                                WHERE s.role <> u.role AND s.expires_at > %s""", AS_OF)
     assert live_stale > 0
     # A snapshot is never ahead of the user: no session claims a role the user never reached.
     assert one(conn, """SELECT count(*) FROM sessions s JOIN users u ON u.id = s.user_id
                          WHERE s.role > u.role""") == 0
-    # Promotions happen after sign-up: each promoted user's first session was as 'user'.
-    assert one(conn, """SELECT count(*) FROM users u WHERE role = 'contributor' AND NOT EXISTS
-                         (SELECT 1 FROM sessions s WHERE s.user_id = u.id AND s.role = 'user')""") == 0
 
 
 def test_orphan_conversations_share_is_as_configured(conn):
@@ -147,11 +138,8 @@ def test_message_trees_are_clean_branching_and_time_ordered(conn):
     kinds = dict(conn.execute("""SELECT role, count(*) FROM (SELECT parent_id, role FROM chat_messages
                                    WHERE parent_id IS NOT NULL GROUP BY 1, 2 HAVING count(*) >= 2) s GROUP BY 1""").fetchall())
     assert kinds.get("assistant", 0) > 0 and kinds.get("user", 0) > 0  # regenerated answers and edited questions
-    assert one(conn, "SELECT count(*) FROM chat_messages WHERE metadata->>'regenerated' = 'true'") > 0
-    assert one(conn, "SELECT count(*) FROM chat_messages WHERE role NOT IN ('user', 'assistant', 'system')") == 0
+    assert one(conn, "SELECT count(*) FROM chat_messages WHERE role NOT IN ('user', 'assistant')") == 0
     assert one(conn, "SELECT count(*) FROM conversations c WHERE NOT EXISTS (SELECT 1 FROM chat_messages m WHERE m.conversation_id = c.id)") == 0
-    assert one(conn, """SELECT count(*) FROM conversations c WHERE updated_at <>
-                         (SELECT max(created_at) FROM chat_messages m WHERE m.conversation_id = c.id)""") == 0
 
 
 def test_sources_cite_existing_chunks_that_existed_at_the_time(conn):
@@ -190,12 +178,11 @@ def test_documents_and_unit_embeddings(conn):
 
 def test_ingestion_jobs_in_every_status(conn):
     statuses = {r[0] for r in conn.execute("SELECT DISTINCT status FROM ingestion_jobs")}
-    assert statuses == {"queued", "running", "completed", "failed"}
+    assert statuses == {"queued", "processing", "completed", "failed", "partial"}
     assert one(conn, """SELECT count(*) FROM ingestion_jobs WHERE
-        (status IN ('completed', 'failed')) <> (completed_at IS NOT NULL) OR completed_at < started_at
-        OR progress_percent < 0 OR progress_percent > 100
-        OR processed_documents + failed_documents > total_documents
-        OR (status = 'failed') <> (jsonb_array_length(errors) > 0 AND failed_documents > 0 AND status = 'failed')""") == 0
+        (status IN ('completed', 'failed', 'partial')) <> (completed_at IS NOT NULL) OR completed_at < started_at
+        OR progress_percent <> 100.0 * (processed_documents + failed_documents) / total_documents
+        OR (status IN ('failed', 'partial')) <> (jsonb_array_length(errors) > 0 AND failed_documents > 0)""") == 0
 
 
 def test_user_memories_belong_to_users(conn):

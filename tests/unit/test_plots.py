@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
@@ -57,25 +58,32 @@ def test_cohort_heatmap_cells():
     ax = plots.cohort_heatmap(churn)
     (image,) = ax.get_images()
     data = image.get_array()
-    assert data.shape == (3, 5) and data.mask.sum() == 3  # three unobservable cells are blank
+    assert data.shape == (3, 5) and data.mask.sum() == 4  # four unobservable cells are blank
     assert ax.get_title() == "Retention by weekly signup cohort" and ax.get_xlabel() == "weeks after signup week"
     assert [t.get_text() for t in ax.get_yticklabels()] == ["2025-03-03", "2025-03-10", "2025-03-17"]
 
 
 def test_weekly_actives_with_churn_rate():
-    churn = metrics.session_churn(mc.churn_frames(), window=7)
+    churn = metrics.session_churn(mc.churn_frames(), window=7, activity="sessions")
     ax = plots.weekly_actives(churn)
     (active,) = ax.get_lines()
-    assert list(active.get_ydata()) == [2, 2, 1, 0, 1, 1] and ax.get_title() == "Weekly active users"
+    assert list(active.get_ydata()) == pytest.approx([np.nan, 2, 1, 0, 1, 1], nan_ok=True)  # a gap where unobservable
+    assert ax.get_title() == "Weekly active users"
     twin = [a for a in ax.figure.axes if a is not ax][0]
     (rate,) = twin.get_lines()
-    assert list(rate.get_ydata()) == pytest.approx([0, 1 / 3, 2 / 3, 1, 2 / 3])
+    assert list(rate.get_ydata()) == pytest.approx([np.nan, 1 / 3, 2 / 3, 1, 2 / 3], nan_ok=True)
     assert len(ax.get_legend().get_texts()) == 2
     alone = plots.weekly_actives(churn, with_churn_rate=False)
     assert len(alone.figure.axes) == 1
 
 
 def test_sessions_per_user_bars():
-    ax = plots.sessions_per_user(metrics.session_churn(mc.churn_frames()))
+    ax = plots.sessions_per_user(metrics.session_churn(mc.churn_frames(), activity="sessions"))
     assert sorted((round(b.get_x() + b.get_width() / 2), b.get_height()) for b in _bars(ax)) == [(0, 1), (1, 2), (3, 2)]
     assert ax.get_title() == "Sessions per user" and ax.get_ylabel() == "users"
+
+
+def test_questions_per_user_bars():
+    ax = plots.activity_per_user(metrics.session_churn(mc.churn_frames()))
+    assert sorted((round(b.get_x() + b.get_width() / 2), b.get_height()) for b in _bars(ax)) == [(0, 1), (1, 2), (2, 1), (3, 1)]
+    assert ax.get_title() == "Questions per user" and ax.get_ylabel() == "users"

@@ -1,0 +1,207 @@
+"""Documents as the ingestion service stores them: one ingestion job per document, 512-character chunks with
+50 characters of overlap, topic-clustered 384-d embeddings, protobuf enum names as document types."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import numpy as np
+
+from .common import DAY, HOUR, MINUTE, US, Ctx, Table, esc, lognormal_us, pick, stable, ts, ts_or_null, uuids, words
+
+CHUNK_SIZE = 512  # characters (engine/ingestion/chunker.py)
+CHUNK_OVERLAP = 50
+_DIM = 384
+#: the admin's requested resource type (documents.metadata.original_type) → the stored protobuf enum name
+DOCUMENT_TYPES = {"text": "DOCUMENT_TYPE_TEXT", "markdown": "DOCUMENT_TYPE_MARKDOWN", "url": "DOCUMENT_TYPE_HTML",
+                  "html": "DOCUMENT_TYPE_HTML", "pdf": "DOCUMENT_TYPE_PDF", "code": "DOCUMENT_TYPE_CODE"}
+_UPLOAD_TYPES = ("text", "markdown", "url", "pdf", "html", "code")
+_UPLOAD_W = (0.25, 0.25, 0.2, 0.15, 0.1, 0.05)
+_SUBMISSION_TYPE = {"text": "text", "url": "url", "pdf": "pdf", "repo": "code"}
+_TITLE = ("A practical guide to {t}", "{t} cheat sheet", "Notes on {t}", "{t}: common pitfalls",
+          "Understanding {t}", "{t} in production", "Getting started with {t}", "{t} FAQ")
+#: what the service stores in `errors` when a document fails (str(exception) or "Validation error: …")
+JOB_ERRORS = ("Validation error: Content too short (minimum 10 characters)", "Failed to fetch URL: timed out",
+              "Validation error: Unsupported content type", "Embedding service unavailable",
+              "Validation error: Content exceeds maximum size", "PDF extraction failed: file is encrypted")
+
+
+def chunk(sentences: list[str]) -> list[str]:
+    """Sentences packed into chunks of at most CHUNK_SIZE characters, each starting with the previous one's last
+    CHUNK_OVERLAP characters."""
+    out: list[str] = []
+    cur = ""
+    for s in sentences:
+        cand = f"{cur} {s}" if cur else s
+        if len(cand) <= CHUNK_SIZE or not cur:
+            cur = cand[:CHUNK_SIZE]
+            continue
+        out.append(cur)
+        cur = f"{cur[-CHUNK_OVERLAP:]} {s}"[:CHUNK_SIZE]
+    if cur:
+        out.append(cur)
+    return out
+
+
+def _title(topic: str, k: int) -> str:
+    return _TITLE[k % len(_TITLE)].format(t=topic[0].upper() + topic[1:])
+
+
+def _slug(text: str) -> str:
+    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
+
+
+def _texts(ctx: Ctx, topic: np.ndarray, n_chunks: np.ndarray) -> list[list[str]]:
+    """Per document, its chunks: sentences of its topic, about six per chunk."""
+    rng = ctx.rng
+    topics, sents = words("topics"), words("answer_sentences")
+    n_sent = 6 * n_chunks - 2 + rng.integers(0, 4, len(topic))
+    total = int(n_sent.sum())
+    pick_s = rng.integers(0, len(sents), total)
+    pick_t = rng.integers(0, len(topics), total)
+    doc = np.repeat(np.arange(len(topic)), n_sent)
+    texts = [sents[s].format(topic=topics[topic[d]], topic2=topics[t])
+             for s, t, d in zip(pick_s.tolist(), pick_t.tolist(), doc.tolist())]
+    out, a = [], 0
+    for k in n_sent.tolist():
+        out.append(chunk(texts[a:a + k]))
+        a += k
+    return out
+
+
+def vector_binary(emb: np.ndarray) -> list[bytes]:
+    """pgvector's binary form (int16 dimensions, int16 0, big-endian float4s) of each row, as float32."""
+    m, dim = emb.shape
+    head = struct.pack(">hh", dim, 0)
+    raw = np.ascontiguousarray(emb, dtype=">f4").tobytes()
+    size = 4 * dim
+    return [head + raw[i * size:(i + 1) * size] for i in range(m)]
+
+
+def _plan(ctx: Ctx) -> dict:
+    """Who created which document when: the launch corpus, admins' uploads, approved submissions."""
+    rng, st = ctx.rng, ctx.state
+    topics = words("topics")
+    admins = np.flatnonzero(st["admin"])
+    n_base = ctx.p("documents.count") if len(admins) else 0
+    n_init = int(round(ctx.p("documents.initial_share") * n_base))
+    n_up = n_base - n_init
+    approved = np.flatnonzero(st["sub_status"] == "approved")
+    s_owner, s_created = st["session_owner"], st["session_created"]
+    admin_logins = np.flatnonzero(st["admin"][s_owner]) if len(s_owner) else np.zeros(0, np.int64)
+    login = admin_logins[rng.integers(0, len(admin_logins), n_up)] if len(admin_logins) else np.zeros(0, np.int64)
+    owner = np.concatenate([admins[rng.integers(0, len(admins), n_init)] if n_init else np.zeros(0, np.int64),
+                            s_owner[login], st["sub_reviewer"][approved]])
+    created = np.concatenate([
+        ctx.start + rng.integers(0, 3 * DAY, n_init),
+        np.minimum(s_created[login] + rng.integers(MINUTE, 20 * MINUTE, n_up), ctx.as_of - 2 * MINUTE),
+        np.minimum(st["sub_reviewed"][approved] + rng.integers(MINUTE, 10 * MINUTE, len(approved)), ctx.as_of - 2 * MINUTE),
+    ])
+    kind = [_UPLOAD_TYPES[i] for i in pick(rng, _UPLOAD_TYPES, n_base, _UPLOAD_W).tolist()]
+    kind += [_SUBMISSION_TYPE[("text", "url", "pdf", "repo")[r]] for r in st["sub_type"][approved].tolist()]
+    up_global = rng.random(n_up) < ctx.p("documents.global_share")
+    is_global = np.concatenate([np.ones(n_init, bool), up_global, np.ones(len(approved), bool)])
+    topic = np.concatenate([rng.integers(0, len(topics), n_base), st["sub_topic"][approved]])
+    title_k = rng.integers(0, len(_TITLE), n_base)
+    titles = [_title(topics[topic[i]], int(title_k[i])) for i in range(n_base)]
+    titles += [st["sub_raw_titles"][i] for i in approved.tolist()]
+    return dict(owner=owner, created=created, kind=kind, is_global=is_global, topic=topic, titles=titles)
+
+
+def _jobs(ctx: Ctx, n_docs: int, doc_owner, doc_created, n_chunks) -> tuple[Table, np.ndarray]:
+    """One job per document (completed, one partial), plus failed jobs whose document was deleted and jobs still
+    processing or queued at as_of (whose document does not exist yet)."""
+    rng, st = ctx.rng, ctx.state
+    admins = np.flatnonzero(st["admin"])
+    share = ctx.p("ingestion_jobs.failed_share")
+    n_failed = int(round(share / (1 - share) * n_docs)) if share < 1 and len(admins) else 0
+    n_part = min(ctx.p("ingestion_jobs.partial"), n_docs)
+    n_proc, n_queue = (ctx.p("ingestion_jobs.processing"), ctx.p("ingestion_jobs.queued")) if len(admins) else (0, 0)
+    f_owner = admins[rng.integers(0, len(admins), n_failed + n_proc + n_queue)] if len(admins) else np.zeros(0, np.int64)
+    f_start = np.concatenate([
+        ctx.start + (rng.random(n_failed) * (ctx.as_of - 2 * HOUR - ctx.start)).astype(np.int64),
+        ctx.as_of - rng.integers(30 * US, 4 * MINUTE, n_proc),
+        ctx.as_of - rng.integers(5 * US, 60 * US, n_queue),
+    ])
+    lead = rng.integers(200_000, 3 * US, n_docs)  # the job row is written, then the document
+    owner = np.concatenate([doc_owner, f_owner])
+    started = np.concatenate([doc_created - lead, f_start])
+    status = np.array(["completed"] * n_docs + ["failed"] * n_failed + ["processing"] * n_proc + ["queued"] * n_queue,
+                      dtype=object)
+    partial = rng.choice(n_docs, size=n_part, replace=False) if n_part else np.zeros(0, np.int64)
+    status[partial] = "partial"
+    n = len(owner)
+    processed = np.isin(status, ("completed", "partial")).astype(np.int64)
+    failed = np.isin(status, ("failed", "partial")).astype(np.int64)
+    ended = processed + failed > 0
+    took = np.concatenate([lognormal_us(rng, 2 * US, 0.6, n_docs) + n_chunks * lognormal_us(rng, 250_000, 0.5, n_docs),
+                           lognormal_us(rng, 4 * US, 1.0, n - n_docs)])
+    took[:n_docs] += lead
+    completed = np.minimum(started + took, ctx.as_of - MINUTE)
+    err = rng.integers(0, len(JOB_ERRORS), n)
+    errors = [json.dumps([JOB_ERRORS[e]]) if f else "[]" for f, e in zip(failed.tolist(), err.tolist())]
+    progress = 100.0 * (processed + failed)  # the service's (processed + failed) / total_documents × 100
+    ids = uuids(rng, n)
+    table = Table("ingestion_jobs", ["id", "user_id", "status", "total_documents", "processed_documents",
+                                     "failed_documents", "errors", "progress_percent", "started_at", "completed_at"], [
+        ids.tolist(), st["user_ids"][owner].tolist(), status.tolist(), ["1"] * n, processed.astype(str).tolist(),
+        failed.astype(str).tolist(), errors, [repr(float(p)) for p in progress.tolist()], ts(started),
+        ts_or_null(completed, ended),
+    ])
+    return table, ids[:n_docs]
+
+
+def generate(ctx: Ctx) -> tuple[Table, Table, Table]:
+    """Rows of documents, document_chunks and ingestion_jobs; leaves the citable chunks in ctx.state."""
+    rng, st = ctx.rng, ctx.state
+    plan = _plan(ctx)
+    n = len(plan["created"])
+    n_chunks = 1 + rng.poisson(ctx.p("documents.mean_chunks") - 1, n)
+    texts = _texts(ctx, plan["topic"], n_chunks)
+    n_chunks = np.array([len(t) for t in texts], dtype=np.int64)
+    jobs, job_ids = _jobs(ctx, n, plan["owner"], plan["created"], n_chunks)
+    ids = uuids(rng, n)
+    doc_of = np.repeat(np.arange(n), n_chunks)
+    m = len(doc_of)
+    chunk_index = np.arange(m) - np.repeat(np.cumsum(n_chunks) - n_chunks, n_chunks)
+    k_topics = ctx.p("documents.topics")
+    centroids = rng.standard_normal((k_topics, _DIM))
+    topic = plan["topic"]
+    emb = centroids[topic[doc_of] % k_topics] + 0.9 * rng.standard_normal((m, _DIM))
+    emb /= stable(np.sqrt((emb * emb).sum(axis=1)))[:, None]
+    has_emb = rng.random(m) >= ctx.p("documents.null_embedding_share")
+    emb_bin = [b if h else None for b, h in zip(vector_binary(emb), has_emb.tolist())]
+    chunk_created = plan["created"][doc_of]  # one transaction: every chunk of a document shares its created_at
+    chunk_text = [c for t in texts for c in t]
+    chunk_ids = uuids(rng, m)
+    src, metas, contents = [], [], []
+    for i in range(n):
+        kind, title = plan["kind"][i], plan["titles"][i]
+        src.append(f"https://docs.example.org/{_slug(title)}" if kind == "url" else None)
+        metas.append(esc(json.dumps({"title": title, "original_type": kind, "job_id": str(job_ids[i])})))
+        contents.append(esc(_join(texts[i])))
+    docs = Table("documents", ["id", "user_id", "title", "content", "document_type", "source_url", "metadata",
+                               "is_global", "created_at", "updated_at"], [
+        ids.tolist(), st["user_ids"][plan["owner"]].tolist(), [esc(t) for t in plan["titles"]], contents,
+        [DOCUMENT_TYPES[k] for k in plan["kind"]], src, metas, np.where(plan["is_global"], "t", "f").tolist(),
+        ts(plan["created"]), ts(plan["created"]),
+    ])
+    meta_of = [json.dumps({"document_id": str(d), "title": t}) for d, t in zip(ids.tolist(), plan["titles"])]
+    chunks = Table("document_chunks", ["id", "document_id", "content", "chunk_index", "embedding", "metadata",
+                                       "created_at"], [
+        chunk_ids.tolist(), ids[doc_of].tolist(), chunk_text, chunk_index.tolist(), emb_bin,
+        [meta_of[d] for d in doc_of.tolist()], chunk_created.tolist(),
+    ], types=["uuid", "uuid", "text", "int4", "vector", "jsonb", "timestamptz"])
+    citable = np.flatnonzero(has_emb & plan["is_global"][doc_of])  # what hybrid_search finds for any user
+    order = citable[np.argsort(chunk_created[citable], kind="stable")]
+    st.update(chunk_ids=chunk_ids[order], chunk_doc=ids[doc_of][order], chunk_created=chunk_created[order],
+              chunk_topic=topic[doc_of][order], chunk_json=[json.dumps(chunk_text[i]) for i in order.tolist()])
+    return docs, chunks, jobs
+
+
+def _join(chunks: list[str]) -> str:
+    """The document text the chunks were cut from (each chunk after the first repeats the overlap)."""
+    if not chunks:
+        return ""
+    return chunks[0] + "".join(" " + c[CHUNK_OVERLAP + 1:] for c in chunks[1:])
