@@ -23,7 +23,7 @@ __all__ = ["connect", "load", "load_all", "metrics", "require_data", "OpentierEr
 
 
 def __getattr__(name: str):
-    # metrics and plots pull in lifelines and matplotlib: imported on first use.
+    # metrics and plots pull in matplotlib: imported on first use.
     if name in ("metrics", "plots"):
         import importlib
 

@@ -148,7 +148,7 @@ def _assemble(as_of, window, weekly, sizes, act, churned, rate, spu, stale) -> S
     grid = np.where(observable, np.nan_to_num(grid, nan=0.0) / sizes.to_numpy(float)[:, None], np.nan)
     retention = pd.DataFrame(grid, index=sizes.index, columns=pd.RangeIndex(n_off, name="week"))
 
-    churned = pd.DataFrame({"user_id": churned["user_id"].astype(object).to_numpy(),
+    churned = pd.DataFrame({"user_id": churned["user_id"].astype("str").to_numpy(),
                             "last_session_at": _source.utc(churned["last_session_at"]).to_numpy()})
     churned = churned.sort_values(["last_session_at", "user_id"], kind="stable").reset_index(drop=True)
 
@@ -162,8 +162,8 @@ def _assemble(as_of, window, weekly, sizes, act, churned, rate, spu, stale) -> S
     spu = pd.Series(spu.to_numpy(np.int64), index=pd.Index(spu.index.to_numpy(object), name="user_id"), name="n_sessions").sort_index()
 
     stale = pd.DataFrame({
-        "session_id": stale["session_id"].astype(object).to_numpy(), "user_id": stale["user_id"].astype(object).to_numpy(),
-        "session_role": stale["session_role"].astype(object).to_numpy(), "user_role": stale["user_role"].astype(object).to_numpy(),
+        "session_id": stale["session_id"].astype("str").to_numpy(), "user_id": stale["user_id"].astype("str").to_numpy(),
+        "session_role": stale["session_role"].astype("str").to_numpy(), "user_role": stale["user_role"].astype("str").to_numpy(),
         "created_at": _source.utc(stale["created_at"]).to_numpy(), "expires_at": _source.utc(stale["expires_at"]).to_numpy(),
     })
     stale = stale.sort_values(["created_at", "session_id"], kind="stable").reset_index(drop=True)
@@ -198,7 +198,7 @@ def _from_sql(engine, as_of, window: int) -> SessionChurn:
         p,
     )
     if churned.empty:
-        churned = pd.DataFrame({"user_id": pd.Series(dtype=object), "last_session_at": pd.Series(dtype="datetime64[ns, UTC]")})
+        churned = pd.DataFrame({"user_id": pd.Series(dtype="str"), "last_session_at": pd.Series(dtype="datetime64[ns, UTC]")})
     first = _source.query(engine, s_cte + "SELECT min(created_at) AS t FROM s", p)["t"].iloc[0]
     ends = _source.week_ends(_source.utc(first), as_of)
     ends_p = {**p, "ends": [t.to_pydatetime() for t in ends]}

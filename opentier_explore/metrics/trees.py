@@ -105,7 +105,7 @@ class _Walk:
 
     def trees(self) -> pd.DataFrame:
         codes, k = self.conv_codes, len(self.convs)
-        out = pd.DataFrame(index=pd.Index(np.asarray(self.convs, dtype=object), name="conversation_id"))
+        out = pd.DataFrame(index=pd.Index(np.asarray(self.convs, dtype=object), dtype="str", name="conversation_id"))
         out["n_messages"] = np.bincount(codes, minlength=k).astype(np.int64)
         out["n_roots"] = np.bincount(codes[~self.has_parent], minlength=k).astype(np.int64)
         depth = np.zeros(k, np.int64)
@@ -141,7 +141,7 @@ def _trees_frame(rows: pd.DataFrame) -> pd.DataFrame:
     """The SQL result in the pandas path's shape and dtypes."""
     if rows.empty:
         rows = pd.DataFrame({c: pd.Series(dtype=object) for c in ("conversation_id", *TREE_COLUMNS)})
-    out = rows.set_index(rows["conversation_id"].astype(object)).drop(columns="conversation_id")
+    out = rows.set_index(rows["conversation_id"].astype("str")).drop(columns="conversation_id")
     out.index.name = "conversation_id"
     for col in TREE_COLUMNS:
         out[col] = out[col].astype("Int64" if col == "max_depth" else np.int64)
@@ -154,8 +154,8 @@ def _faults_frame(rows: pd.DataFrame) -> pd.DataFrame:
         rows = pd.DataFrame({c: pd.Series(dtype=object) for c in ("message_id", "conversation_id", "fault")})
     out = pd.DataFrame(
         {
-            "message_id": rows["message_id"].astype(object),
-            "conversation_id": rows["conversation_id"].astype(object),
+            "message_id": rows["message_id"].astype("str"),
+            "conversation_id": rows["conversation_id"].astype("str"),
             "fault": pd.Categorical(rows["fault"], categories=list(FAULTS)),
         }
     )
