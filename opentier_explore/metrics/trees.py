@@ -62,11 +62,10 @@ class _Walk:
 
     def __init__(self, df: pd.DataFrame) -> None:
         self.index = df.index
-        ids = df["id"].astype(object).to_numpy()
-        parent = df["parent_id"].astype(object).to_numpy()
+        ids, parent = _values(df["id"]), _values(df["parent_id"])  # Arrow strings stay in Arrow (_keys)
         n = len(ids)
         self.ids = ids
-        self.conv_codes, self.convs = _keys.sorted_codes(df["conversation_id"].astype(object).to_numpy())
+        self.conv_codes, self.convs = _keys.sorted_codes(_values(df["conversation_id"]))
         pidx = _keys.parent_rows(ids, parent)  # -1: NULL parent, -2: no such message
         self.has_parent = pidx != -1
         self.missing = pidx == -2
@@ -129,12 +128,19 @@ class _Walk:
         return _faults_frame(
             pd.DataFrame(
                 {
-                    "message_id": self.ids[hit],
+                    "message_id": np.asarray(self.ids[hit], dtype=object),
                     "conversation_id": np.asarray(self.convs, dtype=object)[self.conv_codes[hit]],
                     "fault": kinds[hit],
                 }
             )
         )
+
+
+def _values(col: pd.Series):
+    """The column's Arrow-backed string array as it is, or its values as an object array."""
+    if isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow":
+        return col.array
+    return col.astype(object).to_numpy()
 
 
 def _trees_frame(rows: pd.DataFrame) -> pd.DataFrame:
