@@ -106,10 +106,11 @@ def main() -> None:
     parser.add_argument("--large-url", help="a database seeded with the large profile")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--large-repeat", type=int, default=1)
+    parser.add_argument("--metrics", nargs="*", default=list(NEEDS), choices=list(NEEDS), help="the metrics to measure (default: all)")
     parser.add_argument("--write", action="store_true", help="write the `## Metrics` section of bench/RESULTS.md")
     args = parser.parse_args()
     header = machine()
-    names = list(NEEDS)
+    names = args.metrics
     rows = bench(args.database_url, "demo", args.repeat, names)
     if args.large_url:
         rows += bench(args.large_url, "large", args.large_repeat, names)

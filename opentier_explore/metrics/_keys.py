@@ -15,11 +15,6 @@ import numpy as np
 import pandas as pd
 
 
-_HEX_POS = np.r_[0:8, 9:13, 14:18, 19:23, 24:36]
-_NIBBLE = np.full(256, 255, dtype=np.uint8)
-_NIBBLE[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.uint8)
-
-
 def uuid_halves(values, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """(high, low) uint64 halves of canonical lowercase UUID strings (rows in `missing` get 0), or None."""
     if not isinstance(values, np.ndarray):
@@ -38,7 +33,11 @@ def uuid_halves(values, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray] | 
         joined = "".join(present).encode("ascii")
     except (TypeError, UnicodeEncodeError):
         return None
-    m = len(present)
+    return _halves(joined, len(present), hi, lo, missing)
+
+
+def _halves(joined: bytes, m: int, hi: np.ndarray, lo: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Fill hi/lo (rows not `missing`) from `m` UUID texts of 36 bytes back to back in `joined`; None if any is not canonical."""
     if any(joined[pos::36] != b"-" * m for pos in (8, 13, 18, 23)) or any(c in joined for c in b"ABCDEF"):
         return None
     try:
@@ -63,27 +62,21 @@ def _arrow_halves(values, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray] 
         return None
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    if not pa.types.is_string(arr.type) or len(arr) != len(missing):
+    large = pa.types.is_large_string(arr.type)  # pandas' Arrow strings are large_string
+    if not (large or pa.types.is_string(arr.type)) or len(arr) != len(missing):
         return None
     _, off_buf, data_buf = arr.buffers()
     n = len(arr)
     hi, lo = np.zeros(n, np.uint64), np.zeros(n, np.uint64)
     if data_buf is None or off_buf is None:
         return (hi, lo) if missing.all() else None
-    offsets = np.frombuffer(off_buf, dtype=np.int32)[arr.offset : arr.offset + n + 1]
+    offsets = np.frombuffer(off_buf, dtype=np.int64 if large else np.int32)[arr.offset : arr.offset + n + 1]
     lengths = np.diff(offsets)
     if not ((lengths[~missing] == 36).all() and (lengths[missing] == 0).all()):
         return None
     m = int((~missing).sum())
-    chars = np.frombuffer(data_buf, dtype=np.uint8)[offsets[0] : offsets[0] + 36 * m].reshape(m, 36)
-    if (chars[:, [8, 13, 18, 23]] != ord("-")).any():
-        return None
-    nibbles = _NIBBLE[chars[:, _HEX_POS]]
-    if (nibbles == 255).any():  # not lowercase hex: the string path decides
-        return None
-    words = ((nibbles[:, 0::2] << 4) | nibbles[:, 1::2]).view(">u8").reshape(m, 2)
-    hi[~missing], lo[~missing] = words[:, 0], words[:, 1]
-    return hi, lo
+    start = int(offsets[0])
+    return _halves(memoryview(data_buf)[start : start + 36 * m].tobytes(), m, hi, lo, missing)
 
 
 def parent_rows(ids, parents) -> np.ndarray:
