@@ -1,4 +1,4 @@
-"""Benchmark: load() against pandas.read_sql, ConnectorX, ADBC and the bytes-only COPY floor; writes `## Loading` of RESULTS.md.
+"""Benchmark: load() (three ways) against pandas.read_sql and the bytes-only binary COPY floor; writes `## Loading` of RESULTS.md.
 
 Each contender runs in its own subprocess (time of the load alone, imports excluded; peak RSS from
 ru_maxrss, which includes the interpreter and imports: the `base` column is that baseline).
@@ -21,7 +21,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CONTENDERS = ("load", "read_sql", "connectorx", "adbc", "floor")
+CONTENDERS = ("load", "load_json_arrow", "load_as_arrow", "read_sql", "floor", "floor_table")
+#: issue 12 on large chat_messages: (contender, at least × faster than read_sql, at most × floor, at most × read_sql's peak RSS)
+GOALS = {"load": (8.0, 1.5, 0.5), "load_json_arrow": (None, None, 0.25)}
 
 
 def _select(url: str, table: str) -> str:
@@ -34,18 +36,6 @@ def _select(url: str, table: str) -> str:
     return f"SELECT {', '.join(c.select_expr() for c in spec.columns)} FROM {reflect.quote_ident(table)}"
 
 
-def _cx_url(url: str) -> str:
-    """A URL ConnectorX accepts (Unix-socket host percent-encoded in the authority)."""
-    from urllib.parse import quote
-
-    from psycopg import conninfo
-
-    p = conninfo.conninfo_to_dict(url)
-    host = quote(p.get("host", "localhost"), safe="")
-    auth = p.get("user", "postgres") + (f":{quote(p['password'], safe='')}" if p.get("password") else "")
-    return f"postgresql://{auth}@{host}:{p.get('port', 5432)}/{p.get('dbname', 'postgres')}"
-
-
 def worker(contender: str, url: str, table: str) -> dict:
     """Run one contender once in this process; its time, row count and memory."""
     import pandas as pd
@@ -53,30 +43,24 @@ def worker(contender: str, url: str, table: str) -> dict:
     from opentier_explore import connect, load
 
     sql = _select(url, table)
-    if contender in ("connectorx",):
-        import connectorx as cx
-    if contender in ("adbc",):
-        import adbc_driver_postgresql.dbapi as adbc
     import psycopg
 
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     if contender == "load":
         rows = len(load(table, engine=connect(url)))
+    elif contender == "load_json_arrow":
+        rows = len(load(table, engine=connect(url), json="arrow"))
+    elif contender == "load_as_arrow":
+        rows = load(table, engine=connect(url), as_arrow=True).num_rows
     elif contender == "read_sql":
         rows = len(pd.read_sql(f'SELECT * FROM "{table}"', connect(url)))
-    elif contender == "connectorx":
-        rows = len(cx.read_sql(_cx_url(url), sql, return_type="pandas"))
-    elif contender == "adbc":
-        with adbc.connect(url) as conn, conn.cursor() as cur:
-            cur.execute(sql)
-            rows = len(cur.fetch_arrow_table().to_pandas())
-    elif contender == "floor":
-        rows, nbytes = 0, 0
+    elif contender in ("floor", "floor_table"):
+        source = f"({sql})" if contender == "floor" else f'"{table}"'
         with psycopg.connect(url) as conn, conn.cursor() as cur:
-            with cur.copy(f"COPY ({sql}) TO STDOUT") as copy:
+            with cur.copy(f"COPY {source} TO STDOUT (FORMAT binary)") as copy:
                 for chunk in copy:
-                    nbytes += len(chunk)
+                    pass
         rows = -1
     else:
         raise SystemExit(f"unknown contender {contender}")
@@ -120,6 +104,7 @@ def bench(url: str, tables: list[str], repeat: int, label: str) -> list[str]:
             }
             print(label, table, contender, results[contender], file=sys.stderr, flush=True)
         ref, floor = results["read_sql"], results["floor"]
+        VERDICTS.extend(_verdicts(label, table, results))
         for contender in CONTENDERS:
             r = results[contender]
             if r["error"]:
@@ -131,6 +116,33 @@ def bench(url: str, tables: list[str], repeat: int, label: str) -> list[str]:
             lines.append(f"| {label} | {table} | {contender} | {r['seconds']:.3f} | {vs_sql} | {vs_floor} | "
                          f"{r['peak_mb']:.0f} (base {r['base_mb']:.0f}) | {mem} |")
     return lines
+
+
+VERDICTS: list[str] = []
+
+
+def _verdicts(label: str, table: str, results: dict) -> list[str]:
+    """One line per goal of issue 12 (large chat_messages only): the ratio measured and met or MISSED."""
+    if label != "large" or table != "chat_messages":
+        return []
+    ref, floor, out = results["read_sql"], results["floor"], []
+    for contender, (faster, over_floor, memory) in GOALS.items():
+        r = results[contender]
+        if r["error"] or ref["error"] or floor["error"]:
+            out.append(f"- {contender}: not measured ({r['error'] or ref['error'] or floor['error']})")
+            continue
+        checks = []
+        if faster:
+            x = ref["seconds"] / r["seconds"]
+            checks.append(f"{x:.1f}× faster than read_sql (goal ≥ {faster:g}×: {'met' if x >= faster else 'MISSED'})")
+        if over_floor:
+            x = r["seconds"] / floor["seconds"]
+            checks.append(f"{x:.2f}× the floor (goal ≤ {over_floor:g}×: {'met' if x <= over_floor else 'MISSED'})")
+        if memory:
+            x = r["peak_mb"] / ref["peak_mb"]
+            checks.append(f"{x:.2f}× read_sql's peak RSS (goal ≤ {memory:g}×: {'met' if x <= memory else 'MISSED'})")
+        out.append(f"- **{contender}**: " + "; ".join(checks))
+    return out
 
 
 def write_section(title: str, body: str) -> None:
@@ -151,7 +163,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", required=True, help="a database seeded with the demo profile")
     parser.add_argument("--large-url", help="a database seeded with the large profile (chat_messages only)")
-    parser.add_argument("--tables", nargs="*", default=["chat_messages", "sessions", "document_chunks", "users", "knowledge_submissions"])
+    parser.add_argument("--tables", nargs="*", default=["chat_messages", "sessions", "document_chunks"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--large-repeat", type=int, default=1)
     parser.add_argument("--write", action="store_true", help="write the `## Loading` section of bench/RESULTS.md")
@@ -163,8 +175,14 @@ def main() -> None:
     table = "\n".join(["| data | table | contender | seconds (median) | vs read_sql | × floor | peak RSS MB | RSS ÷ read_sql |",
                        "|---|---|---|---|---|---|---|---|", *rows])
     print(table)
+    verdicts = "\n".join(VERDICTS)
+    if verdicts:
+        print(verdicts)
     if args.write:
-        write_section("Loading", f"## Loading\n\nMeasured by `bench/load.py`: {header}.\n\n{table}\n")
+        body = f"## Loading\n\nMeasured by `bench/load.py`: {header}.\n\n{table}\n"
+        if verdicts:
+            body += f"\nAgainst the goals of issue 12 (`large` chat_messages, same run):\n\n{verdicts}\n"
+        write_section("Loading", body)
     print(header, file=sys.stderr)
 
 

@@ -33,7 +33,7 @@ def load_ipython_extension(shell) -> None:  # shell: the IPython InteractiveShel
 
 
 def __getattr__(name: str):
-    # metrics and plots pull in lifelines and matplotlib: imported on first use.
+    # metrics and plots pull in matplotlib: imported on first use.
     if name in ("metrics", "plots"):
         import importlib
 

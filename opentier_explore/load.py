@@ -1,31 +1,39 @@
-"""Tables into correctly typed DataFrames, fast: reflection of the live catalog, then one bulk ADBC fetch per table.
+"""Tables into correctly typed DataFrames (or Arrow tables), fast: reflection of the live catalog, then one bulk ADBC fetch per table.
 
 The bulk path is the ADBC PostgreSQL driver (binary COPY into Arrow), with SQL casts for the
 types Arrow cannot carry; a reader thread pulls Arrow batches off the wire (the driver releases the
 GIL) while this thread converts the previous batch. `bench/load.py` measured it against
 `pandas.read_sql`, ConnectorX, plain ADBC and the bytes-only COPY floor (see bench/RESULTS.md).
 
-Types: UUID, INET/CIDR → str; TIMESTAMPTZ → datetime64[ns, UTC]; JSON/JSONB → dict/list
-(a JSON `null` and SQL NULL both load as None); enums → Categorical whose categories are the
-enum's labels in declaration order (unordered); vector → one writable np.float32 array per row
-(None for NULL); integers and booleans → numpy int16/int32/int64/bool when the column is NOT
-NULL, else pandas Int16/Int32/Int64/boolean; floats → float32/float64 (NaN for NULL);
-INTERVAL → timedelta64[ns]; NUMERIC → decimal.Decimal; other types → their text form.
+dtypes under pandas 3, by PostgreSQL type:
+- TEXT, VARCHAR, CHAR, UUID (canonical lowercase text), INET/CIDR (`abbrev` form: no /32 on a host)
+  → `str` (pandas 3's Arrow-backed string dtype; NaN for NULL);
+- enums → `category` whose categories are the enum's labels in declaration order (unordered; `str` labels);
+- JSON/JSONB → `object` holding dicts/lists/scalars parsed by orjson (a JSON `null` and SQL NULL both
+  load as None), or with ``json="arrow"`` Arrow's JSON type (`extension<arrow.json>[pyarrow]`: the texts,
+  unparsed, in Arrow memory);
+- TIMESTAMPTZ → `datetime64[ns, UTC]`; TIMESTAMP, DATE, TIME → their pandas form at ns resolution;
+- vector → `object`, one writable np.float32 array per row (None for NULL);
+- SMALLINT/INTEGER/BIGINT, BOOLEAN → numpy int16/int32/int64/bool when the column is NOT NULL,
+  else pandas Int16/Int32/Int64/boolean; REAL/DOUBLE → float32/float64 (NaN for NULL);
+- INTERVAL → `timedelta64[ns]`; NUMERIC → `object` of decimal.Decimal; arrays → `object` of numpy arrays;
+  other types → their text form as `str`.
+With ``as_arrow=True`` the result is the `pyarrow.Table` the driver delivered, untouched (zero copy): the
+SQL casts above give UUID/INET/enum as strings, vector as list<float>, INTERVAL as float seconds, and JSON as
+`arrow.json` — ready for `polars.from_arrow` or DuckDB.
 Every load runs in a read-only transaction, whatever the engine; `load_all` reads every table in one
 snapshot (a REPEATABLE READ READ ONLY transaction importing the snapshot of `snapshots.Snapshot`).
 """
 
 from __future__ import annotations
 
-import decimal
 import gc
-import json
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from . import reflect
+from . import convert, reflect
 from .errors import ConfigError, OpentierError
 from .snapshots import Snapshot, consistent
 
@@ -36,9 +44,6 @@ if TYPE_CHECKING:
 #: Arrow batch size the driver aims at: conversion of one batch overlaps the transfer of the next.
 BATCH_BYTES = 16 << 20
 
-_NP_INT = {"int2": "int16", "int4": "int32", "int8": "int64"}
-_NULLABLE_INT = {"int2": "Int16", "int4": "Int32", "int8": "Int64"}
-
 
 @consistent("engine", default_engine=True)
 def load(
@@ -48,25 +53,35 @@ def load(
     columns: Sequence[str] | None = None,
     where: str | None = None,
     limit: int | None = None,
-) -> pd.DataFrame:
+    json: str = "objects",
+    as_arrow: bool = False,
+) -> "pd.DataFrame | pa.Table":
     """One table (or view) as a typed DataFrame: all columns or `columns`, rows matching `where`, at most `limit`.
 
     `where` is a raw SQL boolean fragment (e.g. ``"created_at >= '2025-01-01'"``) pasted into the
     query: it is for trusted analysts, and it still runs in a read-only transaction. With `limit`,
-    rows are ordered by the primary key so the same call returns the same rows.
+    rows are ordered by the primary key so the same call returns the same rows. ``json="arrow"``
+    keeps JSON columns as Arrow's JSON type instead of parsing them; ``as_arrow=True`` returns the
+    pyarrow.Table itself (module docstring).
     """
     engine = _engine(engine)
+    _check_modes(json, as_arrow)
     spec = reflect.table(engine, table)
     with _adbc(engine) as conn:
-        return _fetch(conn, spec, columns=columns, where=where, limit=limit)
+        return _fetch(conn, spec, columns=columns, where=where, limit=limit, json=json, as_arrow=as_arrow)
 
 
 @consistent("engine", default_engine=True)
 def load_all(
-    *, engine: "sqlalchemy.Engine | None" = None, tables: Iterable[str] | None = None
-) -> dict[str, pd.DataFrame]:
-    """{table name: DataFrame} for `tables`, or every table but bookkeeping ones named `_…`, all as of one moment."""
+    *,
+    engine: "sqlalchemy.Engine | None" = None,
+    tables: Iterable[str] | None = None,
+    json: str = "objects",
+    as_arrow: bool = False,
+) -> "dict[str, pd.DataFrame | pa.Table]":
+    """{table name: DataFrame} for `tables`, or for every table except bookkeeping ones named `_…` (e.g. `_sqlx_migrations`), all as of one moment."""
     engine = _engine(engine)
+    _check_modes(json, as_arrow)
     if isinstance(tables, str):
         raise ConfigError(f"`tables` must be a list of table names, not the string {tables!r}.")
     found = reflect.catalog(engine)
@@ -76,7 +91,14 @@ def load_all(
         names = list(tables)
     specs = [reflect.table(engine, n, found) for n in names]
     with _adbc(engine) as conn:
-        return {spec.name: _fetch(conn, spec) for spec in specs}
+        return {spec.name: _fetch(conn, spec, json=json, as_arrow=as_arrow) for spec in specs}
+
+
+def _check_modes(json: object, as_arrow: object) -> None:
+    if json not in convert.JSON_MODES:
+        raise ConfigError(f"`json` must be {' or '.join(map(repr, convert.JSON_MODES))}, not {json!r}.")
+    if not isinstance(as_arrow, bool):
+        raise ConfigError(f"`as_arrow` must be True or False, not {as_arrow!r}.")
 
 
 def _engine(engine: "sqlalchemy.Engine | None") -> "sqlalchemy.Engine":
@@ -149,8 +171,15 @@ def _select_sql(spec: reflect.Table, cols: list[reflect.Column], where: str | No
 
 
 def _fetch(
-    conn, spec: reflect.Table, *, columns: Sequence[str] | None = None, where: str | None = None, limit: int | None = None
-) -> pd.DataFrame:
+    conn,
+    spec: reflect.Table,
+    *,
+    columns: Sequence[str] | None = None,
+    where: str | None = None,
+    limit: int | None = None,
+    json: str = "objects",
+    as_arrow: bool = False,
+) -> "pd.DataFrame | pa.Table":
     if isinstance(columns, str):
         raise ConfigError(f"`columns` must be a list of column names, not the string {columns!r}.")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0):
@@ -169,17 +198,30 @@ def _fetch(
         with conn.cursor() as cur:
             cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(BATCH_BYTES)})
             cur.execute(sql)
-            parts = _stream(cur.fetch_record_batch(), cols)
+            if as_arrow:
+                result = _arrow_table(cur.fetch_arrow_table(), cols)
+            else:
+                parts = _stream(cur.fetch_record_batch(), cols, json)
     except (adbc.Error, pa.ArrowException, OSError) as exc:  # the server's errors arrive either way (OSError: mid-stream)
         first = str(exc).split("\n")[0]
         first = first.split("ERROR:", 1)[-1].strip().rstrip(".")
         raise OpentierError(f"Loading table {spec.name!r} failed: {first}.") from None
-    frame = pd.DataFrame({col.name: _concat(part) for col, part in zip(cols, parts)}, columns=[c.name for c in cols])
+    if as_arrow:
+        return result
+    frame = pd.DataFrame({col.name: convert.concat(part) for col, part in zip(cols, parts)}, columns=[c.name for c in cols], copy=False)
     frame.index = pd.RangeIndex(len(frame))
     return frame
 
 
-def _stream(reader, cols: list[reflect.Column]) -> list[list]:
+def _arrow_table(table: "pa.Table", cols: list[reflect.Column]) -> "pa.Table":
+    """The driver's table, its JSON columns typed `arrow.json` (the same buffers)."""
+    for i, col in enumerate(cols):
+        if col.kind == "json":
+            table = table.set_column(i, table.schema.field(i).name, convert.arrow_json(table.column(i)))
+    return table
+
+
+def _stream(reader, cols: list[reflect.Column], json: str = "objects") -> list[list]:
     """Converted pieces of each column, batch by batch: a thread pulls Arrow batches off the wire while this one converts."""
     import queue
     import threading
@@ -210,13 +252,13 @@ def _stream(reader, cols: list[reflect.Column]) -> list[list]:
                 raise item
             for i, col in enumerate(cols):
                 try:
-                    parts[i].append(_convert(pa.chunked_array([item.column(i)]), col))
+                    parts[i].append(convert.column(pa.chunked_array([item.column(i)]), col, json))
                 except (ValueError, OverflowError) as exc:  # pa.ArrowInvalid is a ValueError
                     raise pa.ArrowInvalid(_unconvertible(col, exc)) from None
             del item
         if not parts[0]:
             for i, col in enumerate(cols):
-                parts[i].append(_convert(pa.chunked_array([], type=reader.schema.field(i).type), col))
+                parts[i].append(convert.column(pa.chunked_array([], type=reader.schema.field(i).type), col, json))
     finally:
         stop.set()
         while thread.is_alive():  # let the producer finish if we stopped early
@@ -236,77 +278,3 @@ def _unconvertible(col: reflect.Column, exc: Exception) -> str:
         return (f"column {col.name!r} holds a date or time pandas cannot represent (±infinity, or a timestamp before 1677 or after 2262); "
                 "leave it out with `columns=` or filter those rows out with `where=`")
     return f"column {col.name!r}: {str(exc).rstrip('.')}"
-
-
-def _concat(parts: list):
-    """One array from a column's converted pieces (numpy arrays or pandas extension arrays)."""
-    if len(parts) == 1:
-        return parts[0]
-    if isinstance(parts[0], np.ndarray):
-        return np.concatenate(parts)
-    return type(parts[0])._concat_same_type(parts)
-
-
-def _convert(chunked: "pa.ChunkedArray", col: reflect.Column):
-    n = len(chunked)
-    if col.kind == "vector":
-        return _vectors(chunked)
-    if col.kind == "int":
-        if col.not_null:
-            return chunked.to_numpy().astype(_NP_INT[col.type_name], copy=False)
-        return pd.array(chunked.to_pandas(types_mapper=lambda t: pd.api.types.pandas_dtype(_NULLABLE_INT[col.type_name])))
-    if col.kind == "bool":
-        if col.not_null:
-            return chunked.to_numpy().astype(bool, copy=False)
-        return pd.array(chunked.to_pandas(types_mapper=lambda t: pd.BooleanDtype()))
-    if col.kind == "timestamptz":
-        return chunked.to_pandas(coerce_temporal_nanoseconds=True).dt.tz_convert("UTC").array
-    if col.kind == "native":
-        return chunked.to_pandas(coerce_temporal_nanoseconds=True).array
-    objs = chunked.to_numpy(zero_copy_only=False) if n else np.empty(0, dtype=object)
-    if col.kind == "json":
-        return _json(objs, col.not_null)
-    if col.kind == "enum":
-        return pd.Categorical(objs, categories=list(col.labels))
-    if col.kind == "interval":
-        return pd.to_timedelta(np.asarray(objs, dtype="float64"), unit="s").as_unit("ns").array
-    if col.kind == "numeric":
-        return np.array([None if v is None else decimal.Decimal(v) for v in objs], dtype=object)
-    if col.kind == "float":
-        return np.asarray(objs, dtype="float32" if col.type_name == "float4" else "float64")
-    if col.kind == "array":
-        return objs
-    return objs.astype(object, copy=False)
-
-
-def _json(texts: np.ndarray, not_null: bool) -> np.ndarray:
-    """Parse an object array of JSON texts (None = NULL) with one json.loads call; None stays None."""
-    if not len(texts):
-        return np.empty(0, dtype=object)
-    items = texts.tolist() if not_null else np.where(pd.isna(texts), "null", texts).tolist()
-    return _objects(json.loads("[" + ",".join(items) + "]"))
-
-
-def _objects(values: list) -> np.ndarray:
-    """A 1-D object array holding `values` as they are (numpy would turn a list of lists into 2-D)."""
-    arr = np.empty(len(values), dtype=object)
-    arr[:] = values
-    return arr
-
-
-def _vectors(chunked: "pa.ChunkedArray") -> np.ndarray:
-    """One writable float32 array per row (disjoint views of one copied buffer), None for NULL."""
-    import pyarrow as pa
-
-    out = np.empty(len(chunked), dtype=object)
-    if not len(chunked):
-        return out
-    arr = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
-    offsets = arr.offsets.to_numpy()
-    flat = np.array(pa.compute.cast(arr.values, pa.float32()).to_numpy(zero_copy_only=False), dtype=np.float32)
-    flat = flat[offsets[0] : offsets[-1]]
-    pieces = np.split(flat, offsets[1:-1] - offsets[0])
-    valid = arr.is_valid().to_numpy(zero_copy_only=False)
-    for i, (piece, ok) in enumerate(zip(pieces, valid)):
-        out[i] = piece if ok else None
-    return out

@@ -65,7 +65,7 @@ EXPECTED_TREES = pd.DataFrame(
         "n_branch_points": [1, 2,  0,  0,  0,  0,  1,  0],
         "max_children":   [2,  3,  1,  0,  1,  1,  2,  1],
     },
-    index=pd.Index([conv(k) for k in range(1, 9)], dtype=object, name="conversation_id"),
+    index=pd.Index([conv(k) for k in range(1, 9)], dtype="str", name="conversation_id"),
 ).astype({"n_messages": "int64", "n_roots": "int64", "max_depth": "Int64", "n_leaves": "int64",
           "n_branch_points": "int64", "max_children": "int64"})
 
@@ -78,7 +78,7 @@ EXPECTED_FAULTS = pd.DataFrame(
             categories=["cross_conversation_parent", "missing_parent", "cycle"],
         ),
     }
-).astype({"message_id": object, "conversation_id": object})
+).astype({"message_id": "str", "conversation_id": "str"})
 
 #: depth of each message that reaches a root
 EXPECTED_DEPTHS = {
@@ -301,7 +301,7 @@ def assert_moderation(src) -> None:
         m.by_status, pd.Series([3, 6, 2], index=pd.Index(["pending", "approved", "rejected"], name="status"), name="count")
     )
     pd.testing.assert_series_equal(
-        m.percentiles, pd.Series([12 * H, 24 * H, 24 * H], index=["p50", "p90", "p99"], name="latency")
+        m.percentiles, pd.Series([12 * H, 24 * H, 24 * H], index=["p50", "p90", "p99"], name="latency", dtype="timedelta64[ns]")
     )
     assert m.km_median == 24 * H  # S: 2h 8/9, 4h 7/9, 8h 2/3, (12h censored), 16h 8/15, 24h 4/15
     pd.testing.assert_series_equal(
@@ -314,7 +314,7 @@ def assert_moderation(src) -> None:
             "p90_latency": pd.to_timedelta(["3h48min", "22h24min", "16h"]).as_unit("ns"),
             "is_admin": [True, True, False],
         },
-        index=pd.Index([A1, A2, K1], dtype=object, name="reviewed_by"),
+        index=pd.Index([A1, A2, K1], dtype="str", name="reviewed_by"),
     )
     pd.testing.assert_frame_equal(m.by_reviewer, expected_rev)
     assert list(m.inconsistent["id"]) == [uid(16), uid(17), uid(20), uid(18)]
@@ -325,11 +325,11 @@ def assert_moderation(src) -> None:
     pd.testing.assert_frame_equal(
         m.inconsistent,
         pd.DataFrame({
-            "id": pd.Series(order, dtype=object),
-            "status": pd.Series([rows[i][2] for i in order], dtype=object),
+            "id": pd.Series(order, dtype="str"),
+            "status": pd.Series([rows[i][2] for i in order], dtype="str"),
             "created_at": pd.Series([rows[i][1] for i in order], dtype="datetime64[ns, UTC]"),
             "reviewed_at": pd.Series([rows[i][3] if rows[i][3] is not None else pd.NaT for i in order], dtype="datetime64[ns, UTC]"),
-            "reviewed_by": pd.Series([rows[i][4] for i in order], dtype=object),
+            "reviewed_by": pd.Series([rows[i][4] for i in order], dtype="str"),
             "problem": pd.Categorical(["reviewed_without_reviewed_at", "reviewed_before_created", "missing_reviewer",
                                        "reviewer_not_admin"], categories=["reviewed_without_reviewed_at", "reviewed_before_created",
                                                                           "missing_reviewer", "reviewer_not_admin"]),
@@ -393,8 +393,8 @@ def assert_churn(src) -> None:
     pd.testing.assert_frame_equal(
         c.stale_roles,
         pd.DataFrame({
-            "session_id": pd.Series([uid(48), uid(47)], dtype=object), "user_id": pd.Series([U2, U5], dtype=object),
-            "session_role": pd.Series(["user", "admin"], dtype=object), "user_role": pd.Series(["contributor", "user"], dtype=object),
+            "session_id": pd.Series([uid(48), uid(47)], dtype="str"), "user_id": pd.Series([U2, U5], dtype="str"),
+            "session_role": pd.Series(["user", "admin"], dtype="str"), "user_role": pd.Series(["contributor", "user"], dtype="str"),
             "created_at": pd.Series([T0 + 33 * D, CHURN_AS_OF], dtype="datetime64[ns, UTC]"),
             "expires_at": pd.Series([T0 + 40 * D, CHURN_AS_OF + 7 * D], dtype="datetime64[ns, UTC]"),
         }),

@@ -91,7 +91,7 @@ def week_start(ts: pd.Series) -> pd.Series:
     """Monday 00:00 UTC of the ISO week holding each timestamp."""
     ts = utc(ts)
     day = ts.dt.floor("D")
-    return day - pd.to_timedelta(day.dt.weekday, unit="D")
+    return day - pd.to_timedelta(day.dt.day_of_week, unit="D")
 
 
 def week_ends(first: pd.Timestamp, as_of: pd.Timestamp) -> pd.DatetimeIndex:

@@ -239,7 +239,7 @@ def assemble(as_of, observed_from, weekly, sizes, act, churned, rate, apu, spu, 
     knowable = not pd.isna(observed_from) and not pd.isna(as_of) and as_of - pd.Timedelta(days=window) >= observed_from
     churned_out = None
     if knowable:
-        churned_out = pd.DataFrame({"user_id": churned["user_id"].astype(object).to_numpy(),
+        churned_out = pd.DataFrame({"user_id": churned["user_id"].astype("str").to_numpy(),
                                     "last_active_at": _source.utc(churned["last_active_at"]).to_numpy()})
         churned_out = churned_out.sort_values(["last_active_at", "user_id"], kind="stable").reset_index(drop=True)
 
@@ -254,8 +254,8 @@ def assemble(as_of, observed_from, weekly, sizes, act, churned, rate, apu, spu, 
     churn_rate.index.name = "week_end"
 
     stale = pd.DataFrame({
-        "session_id": stale["session_id"].astype(object).to_numpy(), "user_id": stale["user_id"].astype(object).to_numpy(),
-        "session_role": stale["session_role"].astype(object).to_numpy(), "user_role": stale["user_role"].astype(object).to_numpy(),
+        "session_id": stale["session_id"].astype("str").to_numpy(), "user_id": stale["user_id"].astype("str").to_numpy(),
+        "session_role": stale["session_role"].astype("str").to_numpy(), "user_role": stale["user_role"].astype("str").to_numpy(),
         "created_at": _source.utc(stale["created_at"]).to_numpy(), "expires_at": _source.utc(stale["expires_at"]).to_numpy(),
     })
     stale = stale.sort_values(["created_at", "session_id"], kind="stable").reset_index(drop=True)

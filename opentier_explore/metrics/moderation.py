@@ -11,7 +11,7 @@ Conventions (both paths follow them exactly):
   (a review after `as_of` counts as 'pending'); 'pending', 'approved', 'rejected' always appear, other
   statuses after them in sorted order.
 - `percentiles` (p50/p90/p99, linear interpolation like percentile_cont) and `by_reviewer` use observed
-  rows; `km_median` is the Kaplan-Meier median (lifelines) over observed (event) and censored rows,
+  rows; `km_median` is the Kaplan-Meier median over observed (event) and censored rows,
   NaT when survival never falls to one half. Durations are exact to the microsecond.
 - `backlog`: at each week end (Monday 00:00 UTC, ISO weeks, after the first submission and up to
   `as_of`), the rows created before it that were pending then (status 'pending', or consistent and
@@ -23,7 +23,6 @@ Conventions (both paths follow them exactly):
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -166,12 +165,12 @@ def _assemble(as_of, counts: pd.Series, pct, life: pd.DataFrame, backlog: pd.Ser
         median_latency=pd.to_timedelta([_source.seconds_to_timedelta(x) for x in rev["median"]]).as_unit("ns"),
         p90_latency=pd.to_timedelta([_source.seconds_to_timedelta(x) for x in rev["p90"]]).as_unit("ns"),
         is_admin=rev["is_admin"].astype(bool),
-        reviewed_by=rev["reviewed_by"].astype(object),
+        reviewed_by=rev["reviewed_by"].astype("str"),
     )
     rev = rev.sort_values(["n_reviewed", "reviewed_by"], ascending=[False, True], kind="stable")
     by_reviewer = rev.set_index("reviewed_by")[["n_reviewed", "n_approved", "n_rejected", "median_latency", "p90_latency", "is_admin"]]
     bad = bad.assign(
-        id=bad["id"].astype(object), status=bad["status"].astype(object), reviewed_by=bad["reviewed_by"].astype(object),
+        id=bad["id"].astype("str"), status=bad["status"].astype("str"), reviewed_by=bad["reviewed_by"].astype("str"),
         created_at=_source.utc(bad["created_at"]).to_numpy(), reviewed_at=_source.utc(bad["reviewed_at"]).to_numpy(),
         problem=pd.Categorical(bad["problem"], categories=list(PROBLEMS)),
     )
@@ -181,24 +180,30 @@ def _assemble(as_of, counts: pd.Series, pct, life: pd.DataFrame, backlog: pd.Ser
 
 
 def _kaplan_meier(d: np.ndarray, observed: np.ndarray, censored: np.ndarray) -> tuple[pd.Timedelta, pd.Series]:
-    """Kaplan-Meier median and curve by lifelines, from the life table (distinct duration → counts), never the clock."""
+    """Kaplan-Meier median and curve from the life table (distinct duration → counts), never the clock."""
     empty = pd.Series([], index=pd.TimedeltaIndex([], name="duration").as_unit("ns"), dtype=float, name="survival")
     if not len(d):
         return pd.NaT, empty
-    from lifelines import KaplanMeierFitter
+    times, survival = kaplan_meier(np.asarray(d, float), np.asarray(observed, float), np.asarray(censored, float))
+    below = np.flatnonzero(survival <= 0.5)
+    median = _source.seconds_to_timedelta(float(times[below[0]]) if below.size else np.inf)
+    index = pd.TimedeltaIndex([_source.seconds_to_timedelta(x) for x in times], name="duration").as_unit("ns")
+    return median, pd.Series(survival, index=index, name="survival")
 
-    durations = np.concatenate([d[observed > 0], d[censored > 0]])
-    events = np.concatenate([np.ones((observed > 0).sum(), bool), np.zeros((censored > 0).sum(), bool)])
-    weights = np.concatenate([observed[observed > 0], censored[censored > 0]]).astype(float)
-    kmf = KaplanMeierFitter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        kmf.fit(durations, event_observed=events, weights=weights)
-    median = _source.seconds_to_timedelta(float(kmf.median_survival_time_))
-    sf = kmf.survival_function_.iloc[:, 0]
-    curve = pd.Series(sf.to_numpy(float), index=pd.TimedeltaIndex([_source.seconds_to_timedelta(x) for x in sf.index],
-                                                                  name="duration").as_unit("ns"), name="survival")
-    return median, curve
+
+def kaplan_meier(d: np.ndarray, observed: np.ndarray, censored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Product-limit survival S(t) at 0 (or the least duration, if negative) and at every duration of a weighted life table."""
+    # The estimator lifelines' KaplanMeierFitter computes (exp of the summed log(1 - deaths/at-risk)), term for
+    # term; lifelines itself pins pandas < 3, so the kit carries these few lines instead.
+    times, where = np.unique(np.concatenate([[min(0.0, float(d.min()))], d]), return_inverse=True)
+    where = where[1:]
+    deaths = np.bincount(where, weights=observed, minlength=len(times))
+    removed = np.bincount(where, weights=observed + censored, minlength=len(times))
+    at_risk = removed.sum() - np.concatenate([[0.0], np.cumsum(removed)[:-1]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.log(at_risk - deaths) - np.log(at_risk)
+    terms[np.isnan(terms)] = 0.0  # nobody left at risk: the curve stays where it was
+    return times, np.exp(np.cumsum(terms))
 
 
 def _from_sql(engine, as_of) -> ModerationLatency:

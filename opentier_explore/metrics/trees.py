@@ -66,11 +66,10 @@ class _Walk:
 
     def __init__(self, df: pd.DataFrame) -> None:
         self.index = df.index
-        ids = df["id"].astype(object).to_numpy()
-        parent = df["parent_id"].astype(object).to_numpy()
+        ids, parent = _values(df["id"]), _values(df["parent_id"])  # Arrow strings stay in Arrow (_keys)
         n = len(ids)
         self.ids = ids
-        self.conv_codes, self.convs = _keys.sorted_codes(df["conversation_id"].astype(object).to_numpy())
+        self.conv_codes, self.convs = _keys.sorted_codes(_values(df["conversation_id"]))
         pidx = _keys.parent_rows(ids, parent)  # -1: NULL parent, -2: no such message
         self.has_parent = pidx != -1
         self.missing = pidx == -2
@@ -109,7 +108,7 @@ class _Walk:
 
     def trees(self) -> pd.DataFrame:
         codes, k = self.conv_codes, len(self.convs)
-        out = pd.DataFrame(index=pd.Index(np.asarray(self.convs, dtype=object), name="conversation_id"))
+        out = pd.DataFrame(index=pd.Index(np.asarray(self.convs, dtype=object), dtype="str", name="conversation_id"))
         out["n_messages"] = np.bincount(codes, minlength=k).astype(np.int64)
         out["n_roots"] = np.bincount(codes[~self.has_parent], minlength=k).astype(np.int64)
         depth = np.zeros(k, np.int64)
@@ -133,7 +132,7 @@ class _Walk:
         return _faults_frame(
             pd.DataFrame(
                 {
-                    "message_id": self.ids[hit],
+                    "message_id": np.asarray(self.ids[hit], dtype=object),
                     "conversation_id": np.asarray(self.convs, dtype=object)[self.conv_codes[hit]],
                     "fault": kinds[hit],
                 }
@@ -141,11 +140,18 @@ class _Walk:
         )
 
 
+def _values(col: pd.Series):
+    """The column's Arrow-backed string array as it is, or its values as an object array."""
+    if isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow":
+        return col.array
+    return col.astype(object).to_numpy()
+
+
 def _trees_frame(rows: pd.DataFrame) -> pd.DataFrame:
     """The SQL result in the pandas path's shape and dtypes."""
     if rows.empty:
         rows = pd.DataFrame({c: pd.Series(dtype=object) for c in ("conversation_id", *TREE_COLUMNS)})
-    out = rows.set_index(rows["conversation_id"].astype(object)).drop(columns="conversation_id")
+    out = rows.set_index(rows["conversation_id"].astype("str")).drop(columns="conversation_id")
     out.index.name = "conversation_id"
     for col in TREE_COLUMNS:
         out[col] = out[col].astype("Int64" if col == "max_depth" else np.int64)
@@ -158,8 +164,8 @@ def _faults_frame(rows: pd.DataFrame) -> pd.DataFrame:
         rows = pd.DataFrame({c: pd.Series(dtype=object) for c in ("message_id", "conversation_id", "fault")})
     out = pd.DataFrame(
         {
-            "message_id": rows["message_id"].astype(object),
-            "conversation_id": rows["conversation_id"].astype(object),
+            "message_id": rows["message_id"].astype("str"),
+            "conversation_id": rows["conversation_id"].astype("str"),
             "fault": pd.Categorical(rows["fault"], categories=list(FAULTS)),
         }
     )

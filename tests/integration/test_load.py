@@ -46,7 +46,9 @@ def test_load_all_has_every_table_but_bookkeeping(frames, tiny_url):
 
 def test_uuid_text_timestamptz_bool_enum(frames, tiny_url):
     users = frames["users"]
-    assert users["id"].dtype == object and all(isinstance(v, str) and len(v) == 36 for v in users["id"])
+    arrow_str = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas 3's default `str`
+    assert users["id"].dtype == arrow_str and all(isinstance(v, str) and len(v) == 36 for v in users["id"])
+    assert users["password_hash"].dtype == arrow_str and frames["sessions"]["ip_address"].dtype == arrow_str
     assert str(users["created_at"].dtype) == "datetime64[ns, UTC]"
     assert str(users["deleted_at"].dtype) == "datetime64[ns, UTC]" and users["deleted_at"].isna().any()
     assert users["email_verified"].dtype == bool  # NOT NULL boolean: plain numpy bool
@@ -200,3 +202,36 @@ def test_a_time_pandas_cannot_hold_names_its_column(engine, tiny_url):
     finally:
         with psycopg.connect(tiny_url, autocommit=True) as conn:
             conn.execute("DROP TABLE audit_times")
+
+
+def test_json_as_arrow_keeps_the_texts_in_arrow(engine, tiny_url):
+    import pyarrow as pa
+
+    conv = load("conversations", engine=engine, columns=["id", "metadata"], json="arrow")
+    assert conv["metadata"].dtype == pd.ArrowDtype(pa.json_(pa.string()))
+    ref = dict(_rows(tiny_url, "SELECT id::text, metadata FROM conversations"))
+    assert len(ref) == len(conv)
+    assert all(json.loads(text) == ref[i] for i, text in zip(conv["id"], conv["metadata"]))
+
+
+def test_as_arrow_is_the_drivers_table(engine, tiny_url):
+    import pyarrow as pa
+
+    table = load("chat_messages", engine=engine, as_arrow=True)
+    frame = load("chat_messages", engine=engine)
+    assert isinstance(table, pa.Table) and table.column_names == list(frame.columns) and table.num_rows == len(frame)
+    assert table.schema.field("metadata").type == pa.json_(pa.string())
+    assert table.schema.field("created_at").type == pa.timestamp("us", tz="UTC")
+    assert table.column("id").to_pylist() == frame["id"].tolist()
+    assert [json.loads(t) for t in table.column("sources").to_pylist()] == frame["sources"].tolist()
+    tables = load_all(engine=engine, tables=["users"], as_arrow=True)
+    assert isinstance(tables["users"], pa.Table) and tables["users"].num_rows == len(load("users", engine=engine))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"json": "dicts"}, r"^`json` must be 'objects' or 'arrow', not 'dicts'\.$"),
+    ({"as_arrow": "yes"}, r"^`as_arrow` must be True or False, not 'yes'\.$"),
+])
+def test_a_wrong_mode_is_one_sentence(engine, kwargs, message):
+    with pytest.raises(OpentierError, match=message):
+        load("users", engine=engine, **kwargs)

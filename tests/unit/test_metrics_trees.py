@@ -77,3 +77,22 @@ def test_same_low_half_different_uuid_is_not_a_match():
     ids = np.array(["00000000-0000-4000-8000-000000000001"], dtype=object)
     parents = np.array(["99999999-0000-4000-8000-000000000001"], dtype=object)
     assert _keys.parent_rows(ids, parents).tolist() == [-2]
+
+
+def test_arrow_strings_parse_like_python_strings():
+    import uuid
+
+    from opentier_explore.metrics import _keys
+
+    rng = np.random.default_rng(7)
+    values = [str(uuid.UUID(int=int(x))) for x in rng.integers(0, 2**62, 50)]
+    values[3] = values[17] = None
+    obj = np.array(values, dtype=object)
+    arrow = pd.array(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    missing = np.array([v is None for v in values])
+    want, got = _keys.uuid_halves(obj, missing), _keys.uuid_halves(arrow, missing)
+    assert got is not None and np.array_equal(want[0], got[0]) and np.array_equal(want[1], got[1])
+    assert _keys.parent_rows(arrow[::-1], arrow).tolist() == _keys.parent_rows(obj[::-1], obj).tolist()
+    odd = pd.array([values[0].upper(), "not-a-uuid", None], dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    assert _keys.uuid_halves(odd, np.array([False, False, True])) is None  # not canonical: the string path decides
+    assert _keys.parent_rows(odd, odd).tolist() == [0, 1, -1]

@@ -1,0 +1,131 @@
+"""Arrow columns, as the loader's SELECT delivers them, into the pandas dtypes load() promises (see load.py)."""
+
+from __future__ import annotations
+
+import decimal
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from . import reflect
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+#: pandas 3's default string dtype (Arrow-backed, NaN for missing): text, UUID and INET columns.
+STR = pd.StringDtype("pyarrow", na_value=np.nan)
+#: How JSON/JSONB columns can load: parsed into dicts/lists, or kept as Arrow's JSON type (`arrow.json`).
+JSON_MODES = ("objects", "arrow")
+
+_NP_INT = {"int2": "int16", "int4": "int32", "int8": "int64"}
+_NULLABLE_INT = {"int2": "Int16", "int4": "Int32", "int8": "Int64"}
+_TEXT = ("uuid", "inet", "text", "text_cast")
+
+
+def column(chunked: "pa.ChunkedArray", col: reflect.Column, json: str = "objects"):
+    """One converted piece of column `col`: a numpy array or a pandas extension array."""
+    kind = col.kind
+    if kind in _TEXT:
+        return STR.__from_arrow__(chunked)
+    if kind == "json":
+        return _json_objects(chunked, col.not_null) if json == "objects" else _json_arrow(chunked)
+    if kind == "enum":
+        return _categorical(chunked, col.labels)
+    if kind == "vector":
+        return _vectors(chunked)
+    if kind == "int":
+        if col.not_null:
+            return chunked.to_numpy().astype(_NP_INT[col.type_name], copy=False)
+        return pd.api.types.pandas_dtype(_NULLABLE_INT[col.type_name]).__from_arrow__(chunked)
+    if kind == "bool":
+        if col.not_null:
+            return chunked.to_numpy().astype(bool, copy=False)
+        return pd.BooleanDtype().__from_arrow__(chunked)
+    if kind == "timestamptz":
+        return chunked.to_pandas(coerce_temporal_nanoseconds=True).dt.tz_convert("UTC").array
+    if kind == "native":
+        return chunked.to_pandas(coerce_temporal_nanoseconds=True).array
+    objs = chunked.to_numpy(zero_copy_only=False) if len(chunked) else np.empty(0, dtype=object)
+    if kind == "interval":
+        return pd.to_timedelta(np.asarray(objs, dtype="float64"), unit="s").as_unit("ns").array
+    if kind == "numeric":
+        return np.array([None if v is None else decimal.Decimal(v) for v in objs], dtype=object)
+    if kind == "float":
+        return np.asarray(objs, dtype="float32" if col.type_name == "float4" else "float64")
+    if kind == "array":
+        return objs
+    return STR.__from_arrow__(chunked) if _is_text(chunked.type) else objs.astype(object, copy=False)
+
+
+def arrow_json(chunked: "pa.ChunkedArray") -> "pa.ChunkedArray":
+    """The JSON texts typed as Arrow's canonical JSON extension type, sharing their buffers."""
+    import pyarrow as pa
+
+    typ = pa.json_(chunked.type)
+    return pa.chunked_array([pa.ExtensionArray.from_storage(typ, c) for c in chunked.chunks], type=typ)
+
+
+def concat(parts: list):
+    """One array from a column's converted pieces (numpy arrays or pandas extension arrays)."""
+    if len(parts) == 1:
+        return parts[0]
+    if isinstance(parts[0], np.ndarray):
+        return np.concatenate(parts)
+    return type(parts[0])._concat_same_type(parts)
+
+
+def _is_text(typ: "pa.DataType") -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(typ) or pa.types.is_large_string(typ)
+
+
+def _json_arrow(chunked: "pa.ChunkedArray"):
+    return pd.arrays.ArrowExtensionArray(arrow_json(chunked))
+
+
+def _json_objects(chunked: "pa.ChunkedArray", not_null: bool) -> np.ndarray:
+    """Parse the JSON texts one orjson.loads call each (measured fastest, bench/RESULTS.md); NULL → None."""
+    import orjson
+
+    if not len(chunked):
+        return np.empty(0, dtype=object)
+    texts = chunked.to_pylist()
+    loads = orjson.loads
+    return _objects([loads(t) for t in texts] if not_null else [None if t is None else loads(t) for t in texts])
+
+
+def _objects(values: list) -> np.ndarray:
+    """A 1-D object array holding `values` as they are (numpy would turn a list of lists into 2-D)."""
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    return arr
+
+
+def _categorical(chunked: "pa.ChunkedArray", labels: tuple[str, ...]) -> pd.Categorical:
+    """A Categorical whose categories are the enum's labels in declaration order; codes looked up in Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    codes = pc.index_in(chunked, value_set=pa.array(list(labels), type=chunked.type))
+    codes = pc.fill_null(codes, -1).to_numpy().astype(np.int8 if len(labels) < 127 else np.int32, copy=False)
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(list(labels), dtype=STR)))
+
+
+def _vectors(chunked: "pa.ChunkedArray") -> np.ndarray:
+    """One writable float32 array per row (disjoint views of one copied buffer), None for NULL."""
+    import pyarrow as pa
+
+    out = np.empty(len(chunked), dtype=object)
+    if not len(chunked):
+        return out
+    arr = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
+    offsets = arr.offsets.to_numpy()
+    flat = np.array(pa.compute.cast(arr.values, pa.float32()).to_numpy(zero_copy_only=False), dtype=np.float32)
+    flat = flat[offsets[0] : offsets[-1]]
+    pieces = np.split(flat, offsets[1:-1] - offsets[0])
+    valid = arr.is_valid().to_numpy(zero_copy_only=False)
+    for i, (piece, ok) in enumerate(zip(pieces, valid)):
+        out[i] = piece if ok else None
+    return out
