@@ -365,7 +365,7 @@ def _rate(seen, churned, rate) -> pd.DataFrame:
 
 
 def _churned(users, times) -> pd.DataFrame:
-    return pd.DataFrame({"user_id": pd.Series(users, dtype=object), "last_active_at": pd.Series(times, dtype="datetime64[ns, UTC]")})
+    return pd.DataFrame({"user_id": pd.Series(users, dtype="str"), "last_active_at": pd.Series(times, dtype="datetime64[ns, UTC]")})
 
 
 def _cohorts(rows) -> pd.DataFrame:
@@ -386,7 +386,7 @@ def assert_churn(src) -> None:
     assert c.cohort_sizes.tolist() == [2, 2, 1]
     pd.testing.assert_frame_equal(c.churned, _churned([U3], [T0 + 7 * D + 2 * H]))
     pd.testing.assert_frame_equal(c.churn_rate, _rate([2, 3, 3, 3, 3], [pd.NA] * 4 + [0], [NAN] * 4 + [0.0]))
-    per_user = pd.Index([U1, U2, U3, U4, U5], dtype=object, name="user_id")
+    per_user = pd.Index([U1, U2, U3, U4, U5], dtype="str", name="user_id")
     pd.testing.assert_series_equal(c.sessions_per_user, pd.Series([3, 3, 1, 0, 1], index=per_user, name="n_sessions"))
     pd.testing.assert_series_equal(c.activity_per_user, pd.Series([3, 3, 1, 0, 1], index=per_user, name="n_events"))
     assert (c.orphan_events, c.orphan_user_ids) == (0, 0)
@@ -417,7 +417,7 @@ def assert_chat_churn(src) -> None:
     assert c.cohort_sizes.tolist() == [2, 2, 1]
     pd.testing.assert_frame_equal(c.churned, _churned([U3], [T0 + 7 * D + 3 * H]))
     pd.testing.assert_frame_equal(c.churn_rate, _rate([2, 3, 3, 3, 3], [pd.NA] * 4 + [0], [NAN] * 4 + [0.0]))
-    per_user = pd.Index([U1, U2, U3, U4, U5], dtype=object, name="user_id")
+    per_user = pd.Index([U1, U2, U3, U4, U5], dtype="str", name="user_id")
     pd.testing.assert_series_equal(c.activity_per_user, pd.Series([3, 2, 1, 0, 1], index=per_user, name="n_events"))
     assert (c.orphan_events, c.orphan_user_ids) == (2, 1)
     w7 = metrics.session_churn(src, window=7)
@@ -455,7 +455,7 @@ def assert_signed_in(src, purged: bool = False) -> None:
     pd.testing.assert_frame_equal(s.devices, pd.DataFrame(
         {"client": ["Chrome", "Safari", "curl"], "system": ["Windows", "iOS", "other"], "sessions": [1, 1, 1]}))
     pd.testing.assert_series_equal(s.addresses, pd.Series(
-        [2, 1], index=pd.Index(["172.18.0.4", "10.1.2.3"], dtype=object, name="ip_address"), name="live_sessions"))
+        [2, 1], index=pd.Index(["172.18.0.4", "10.1.2.3"], dtype="str", name="ip_address"), name="live_sessions"))
     if purged:
         return
     early = metrics.signed_in(src, as_of=T0 + 16 * D)  # only 43 is live: an OAuth sign-in
