@@ -71,7 +71,7 @@ def test_json_inet_vector_int(frames, tiny_url, engine):
     ips = frames["sessions"]["ip_address"].dropna()
     assert len(ips) and all(isinstance(ip, str) and "/" not in ip for ip in ips)
     ref_ips = dict(_rows(tiny_url, "SELECT id::text, host(ip_address) FROM sessions"))
-    assert all(ref_ips[i] == ip for i, ip in zip(frames["sessions"]["id"], frames["sessions"]["ip_address"]) if ip)
+    assert all(ref_ips[i] == ip for i, ip in zip(frames["sessions"]["id"], frames["sessions"]["ip_address"]) if pd.notna(ip))
     chunks = frames["document_chunks"]
     vectors = [v for v in chunks["embedding"] if v is not None]
     assert vectors and all(v.dtype == np.float32 and v.shape == (384,) for v in vectors)
