@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-fast lab demo notebooks db-stop bench clean
+.PHONY: help install lint test test-fast lab demo notebooks db-stop bench clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -19,6 +19,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+lint: install ## ruff: lint and format check of the whole tree (CI runs it before the tests)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test: install ## the whole suite, notebooks included (nbval), against a throw-away local PostgreSQL
 	$(BIN)/python -m pytest

@@ -17,7 +17,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -59,7 +59,7 @@ def worker(contender: str, url: str, table: str) -> dict:
         source = f"({sql})" if contender == "floor" else f'"{table}"'
         with psycopg.connect(url) as conn, conn.cursor() as cur:
             with cur.copy(f"COPY {source} TO STDOUT (FORMAT binary)") as copy:
-                for chunk in copy:
+                for _chunk in copy:
                     pass
         rows = -1
     else:
@@ -70,8 +70,12 @@ def worker(contender: str, url: str, table: str) -> dict:
 
 
 def _run(contender: str, url: str, table: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--worker", contender, url, table],
-                         capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", contender, url, table],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     if out.returncode:
         return {"error": (out.stderr.strip().splitlines() or ["failed"])[-1][:160]}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -79,12 +83,22 @@ def _run(contender: str, url: str, table: str) -> dict:
 
 def machine() -> str:
     """Date, CPU, cores, RAM and load average, for the record."""
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+    )
     load1, load5, _ = os.getloadavg()
-    return (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {cpu}, nproc {os.cpu_count()}, "
-            f"{mem / 1024 / 1024:.1f} GiB RAM; load average at start {load1:.2f} (1 min) / {load5:.2f} (5 min)")
+    return (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {cpu}, nproc {os.cpu_count()}, "
+        f"{mem / 1024 / 1024:.1f} GiB RAM; load average at start {load1:.2f} (1 min) / {load5:.2f} (5 min)"
+    )
 
 
 def bench(url: str, tables: list[str], repeat: int, label: str) -> list[str]:
@@ -113,8 +127,10 @@ def bench(url: str, tables: list[str], repeat: int, label: str) -> list[str]:
             vs_sql = f"{ref['seconds'] / r['seconds']:.1f}× faster" if ref["seconds"] else ""
             vs_floor = f"{r['seconds'] / floor['seconds']:.2f}×" if floor["seconds"] else ""
             mem = f"{r['peak_mb'] / ref['peak_mb']:.2f}" if ref["peak_mb"] else ""
-            lines.append(f"| {label} | {table} | {contender} | {r['seconds']:.3f} | {vs_sql} | {vs_floor} | "
-                         f"{r['peak_mb']:.0f} (base {r['base_mb']:.0f}) | {mem} |")
+            lines.append(
+                f"| {label} | {table} | {contender} | {r['seconds']:.3f} | {vs_sql} | {vs_floor} | "
+                f"{r['peak_mb']:.0f} (base {r['base_mb']:.0f}) | {mem} |"
+            )
     return lines
 
 
@@ -172,8 +188,13 @@ def main() -> None:
     rows = bench(args.database_url, args.tables, args.repeat, "demo")
     if args.large_url:
         rows += bench(args.large_url, ["chat_messages"], args.large_repeat, "large")
-    table = "\n".join(["| data | table | contender | seconds (median) | vs read_sql | × floor | peak RSS MB | RSS ÷ read_sql |",
-                       "|---|---|---|---|---|---|---|---|", *rows])
+    table = "\n".join(
+        [
+            "| data | table | contender | seconds (median) | vs read_sql | × floor | peak RSS MB | RSS ÷ read_sql |",
+            "|---|---|---|---|---|---|---|---|",
+            *rows,
+        ]
+    )
     print(table)
     verdicts = "\n".join(VERDICTS)
     if verdicts:

@@ -1,6 +1,6 @@
 """Benchmark: every metric's Engine path (inside PostgreSQL) and pandas path (load excluded); writes `## Metrics` of RESULTS.md.
 
-    python bench/metrics.py --database-url URL_OF_DEMO [--large-url URL_OF_LARGE] [--repeat 3] [--write]
+python bench/metrics.py --database-url URL_OF_DEMO [--large-url URL_OF_LARGE] [--repeat 3] [--write]
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ def _timed(fn, repeat: int) -> tuple[float, object]:
 
 def bench(url: str, label: str, repeat: int, names: list[str]) -> list[str]:
     """Markdown rows for each metric on the database at `url`."""
-    import pandas as pd
 
     from opentier_explore import connect, load, metrics
 
@@ -52,18 +51,23 @@ def bench(url: str, label: str, repeat: int, names: list[str]) -> list[str]:
     rows = []
     for name in names:
         fn = getattr(metrics, name)
-        t_load, frames = _timed(lambda: {t: load(t, engine=engine, columns=c) for t, c in NEEDS[name].items()}, 1)
-        t_sql, a = _timed(lambda: fn(engine), repeat)
-        t_pd, b = _timed(lambda: fn(frames), repeat)
+        needs = NEEDS[name]
+        t_load, frames = _timed(lambda needs=needs: {t: load(t, engine=engine, columns=c) for t, c in needs.items()}, 1)
+        t_sql, a = _timed(lambda fn=fn: fn(engine), repeat)
+        t_pd, b = _timed(lambda fn=fn, frames=frames: fn(frames), repeat)
         same = _equal(a, b)
         goal = ""
         if name in GOALS:
             sql_goal, pd_goal = GOALS[name]
             x, y = t_sql / t_join, t_pd / t_load
-            goal = (f"Engine {x:.2f}× the self-join ({t_join:.2f} s; goal ≤ {sql_goal:g}×{_met(label, x <= sql_goal)}); "
-                    f"pandas {y:.2f}× its load (goal ≤ {pd_goal:g}×{_met(label, y <= pd_goal)})")
-        rows.append(f"| {label} ({n_msgs:,} chat_messages, work_mem {work_mem}) | {name} | {t_sql:.2f} | {t_pd:.2f} | "
-                    f"{t_load:.2f} | {'yes' if same else 'NO'} | {goal} |")
+            goal = (
+                f"Engine {x:.2f}× the self-join ({t_join:.2f} s; goal ≤ {sql_goal:g}×{_met(label, x <= sql_goal)}); "
+                f"pandas {y:.2f}× its load (goal ≤ {pd_goal:g}×{_met(label, y <= pd_goal)})"
+            )
+        rows.append(
+            f"| {label} ({n_msgs:,} chat_messages, work_mem {work_mem}) | {name} | {t_sql:.2f} | {t_pd:.2f} | "
+            f"{t_load:.2f} | {'yes' if same else 'NO'} | {goal} |"
+        )
         print(rows[-1], file=sys.stderr, flush=True)
         del frames, a, b
     engine.dispose()
@@ -106,7 +110,9 @@ def main() -> None:
     parser.add_argument("--large-url", help="a database seeded with the large profile")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--large-repeat", type=int, default=1)
-    parser.add_argument("--metrics", nargs="*", default=list(NEEDS), choices=list(NEEDS), help="the metrics to measure (default: all)")
+    parser.add_argument(
+        "--metrics", nargs="*", default=list(NEEDS), choices=list(NEEDS), help="the metrics to measure (default: all)"
+    )
     parser.add_argument("--write", action="store_true", help="write the `## Metrics` section of bench/RESULTS.md")
     args = parser.parse_args()
     header = machine()
@@ -114,9 +120,13 @@ def main() -> None:
     rows = bench(args.database_url, "demo", args.repeat, names)
     if args.large_url:
         rows += bench(args.large_url, "large", args.large_repeat, names)
-    table = "\n".join([
-        "| data | metric | Engine path s (median) | pandas path s (median, load excluded) | load of its columns s | equal | ratios (goal on large) |",
-        "|---|---|---|---|---|---|---|", *rows])
+    table = "\n".join(
+        [
+            "| data | metric | Engine path s (median) | pandas path s (median, load excluded) | load of its columns s | equal | ratios (goal on large) |",
+            "|---|---|---|---|---|---|---|",
+            *rows,
+        ]
+    )
     print(table)
     if args.write:
         write_section("Metrics", f"## Metrics\n\nMeasured by `bench/metrics.py`: {header}.\n\n{table}\n")

@@ -88,13 +88,14 @@ def load_dump(url: str, data: dict[str, bytes], rebuild: bool) -> None:
                 with cur.copy(f'COPY "{t}" FROM STDIN (FORMAT binary)') as cp:
                     view = memoryview(data[t])
                     for i in range(0, len(view), 1 << 20):
-                        cp.write(view[i:i + (1 << 20)])
+                        cp.write(view[i : i + (1 << 20)])
         for item in items:
             conn.execute(item.create_sql())
         conn.commit()
 
 
 # --- the typical hand-written script: Python random values, one INSERT per row via executemany ---------------
+
 
 def _word(rng: random.Random, k: int = 8) -> str:
     return "".join(rng.choices(string.ascii_lowercase, k=k))
@@ -105,7 +106,7 @@ def _sentence(rng: random.Random, n: int = 12) -> str:
 
 
 def _when(rng: random.Random) -> dt.datetime:
-    return dt.datetime(2025, 7, 1, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=rng.randint(0, 365 * 86400))
+    return dt.datetime(2025, 7, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=rng.randint(0, 365 * 86400))
 
 
 def row_by_row(url: str, sample: int) -> dict[str, tuple[int, float]]:
@@ -113,6 +114,7 @@ def row_by_row(url: str, sample: int) -> dict[str, tuple[int, float]]:
     rng = random.Random(1)
     out: dict[str, tuple[int, float]] = {}
     with psycopg.connect(url) as conn, conn.cursor() as cur:
+
         def run(table: str, sql: str, make) -> list:
             t = time.perf_counter()
             rows = [make(i) for i in range(sample)]
@@ -120,31 +122,70 @@ def row_by_row(url: str, sample: int) -> dict[str, tuple[int, float]]:
             out[table] = (len(rows), time.perf_counter() - t)
             return rows
 
-        users = run("users", "INSERT INTO users (id, email, email_verified, password_hash, name, username, role, created_at) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                    lambda i: (uuid.uuid4(), f"{_word(rng)}.{i}@example.com", rng.random() < 0.9,
-                               "$2b$12$" + _word(rng, 53), _word(rng).title(), f"{_word(rng)}{i}",
-                               rng.choice(["user", "user", "contributor", "admin"]), _when(rng)))
+        users = run(
+            "users",
+            "INSERT INTO users (id, email, email_verified, password_hash, name, username, role, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            lambda i: (
+                uuid.uuid4(),
+                f"{_word(rng)}.{i}@example.com",
+                rng.random() < 0.9,
+                "$2b$12$" + _word(rng, 53),
+                _word(rng).title(),
+                f"{_word(rng)}{i}",
+                rng.choice(["user", "user", "contributor", "admin"]),
+                _when(rng),
+            ),
+        )
         uid = [u[0] for u in users]
-        run("sessions", "INSERT INTO sessions (user_id, session_token, expires_at, role, ip_address, user_agent, created_at) "
+        run(
+            "sessions",
+            "INSERT INTO sessions (user_id, session_token, expires_at, role, ip_address, user_agent, created_at) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            lambda i: (rng.choice(uid), _word(rng, 64), _when(rng), "user",
-                       f"{rng.randint(1, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
-                       "Mozilla/5.0 " + _word(rng, 30), _when(rng)))
-        run("accounts", "INSERT INTO accounts (user_id, provider, provider_account_id, access_token, created_at) "
+            lambda i: (
+                rng.choice(uid),
+                _word(rng, 64),
+                _when(rng),
+                "user",
+                f"{rng.randint(1, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
+                "Mozilla/5.0 " + _word(rng, 30),
+                _when(rng),
+            ),
+        )
+        run(
+            "accounts",
+            "INSERT INTO accounts (user_id, provider, provider_account_id, access_token, created_at) "
             "VALUES (%s, %s, %s, %s, %s)",
-            lambda i: (rng.choice(uid), rng.choice(["github", "google"]), str(10**9 + i), _word(rng, 40), _when(rng)))
-        run("verification_tokens", "INSERT INTO verification_tokens (user_id, token, otp, expires_at) VALUES (%s, %s, %s, %s)",
-            lambda i: (rng.choice(uid), _word(rng, 64), f"{rng.randint(0, 999999):06d}", _when(rng)))
-        run("password_reset_tokens", "INSERT INTO password_reset_tokens (user_id, token, expires_at) VALUES (%s, %s, %s)",
-            lambda i: (rng.choice(uid), _word(rng, 64), _when(rng)))
-        run("knowledge_submissions", "INSERT INTO knowledge_submissions (contributor_id, title, content, metadata, status) "
+            lambda i: (rng.choice(uid), rng.choice(["github", "google"]), str(10**9 + i), _word(rng, 40), _when(rng)),
+        )
+        run(
+            "verification_tokens",
+            "INSERT INTO verification_tokens (user_id, token, otp, expires_at) VALUES (%s, %s, %s, %s)",
+            lambda i: (rng.choice(uid), _word(rng, 64), f"{rng.randint(0, 999999):06d}", _when(rng)),
+        )
+        run(
+            "password_reset_tokens",
+            "INSERT INTO password_reset_tokens (user_id, token, expires_at) VALUES (%s, %s, %s)",
+            lambda i: (rng.choice(uid), _word(rng, 64), _when(rng)),
+        )
+        run(
+            "knowledge_submissions",
+            "INSERT INTO knowledge_submissions (contributor_id, title, content, metadata, status) "
             "VALUES (%s, %s, %s, %s, %s)",
-            lambda i: (rng.choice(uid), _sentence(rng, 5), _sentence(rng, 40), json.dumps({"tags": [_word(rng)]}),
-                       rng.choice(["pending", "approved", "rejected"])))
-        docs = run("documents", "INSERT INTO documents (id, user_id, title, content, document_type, metadata) "
-                   "VALUES (%s, %s, %s, %s, %s, %s)",
-                   lambda i: (uuid.uuid4(), str(rng.choice(uid)), _sentence(rng, 5), _sentence(rng, 200), "pdf", "{}"))
+            lambda i: (
+                rng.choice(uid),
+                _sentence(rng, 5),
+                _sentence(rng, 40),
+                json.dumps({"tags": [_word(rng)]}),
+                rng.choice(["pending", "approved", "rejected"]),
+            ),
+        )
+        docs = run(
+            "documents",
+            "INSERT INTO documents (id, user_id, title, content, document_type, metadata) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            lambda i: (uuid.uuid4(), str(rng.choice(uid)), _sentence(rng, 5), _sentence(rng, 200), "pdf", "{}"),
+        )
         did = [d[0] for d in docs]
 
         def embedding() -> str:
@@ -152,37 +193,67 @@ def row_by_row(url: str, sample: int) -> dict[str, tuple[int, float]]:
             n = sum(x * x for x in v) ** 0.5
             return "[" + ",".join(f"{x / n:.6f}" for x in v) + "]"
 
-        run("document_chunks", "INSERT INTO document_chunks (document_id, content, chunk_index, embedding, metadata) "
+        run(
+            "document_chunks",
+            "INSERT INTO document_chunks (document_id, content, chunk_index, embedding, metadata) "
             "VALUES (%s, %s, %s, %s::vector, %s)",
-            lambda i: (rng.choice(did), _sentence(rng, 60), i, embedding(), "{}"))
-        run("ingestion_jobs", "INSERT INTO ingestion_jobs (user_id, status, total_documents) VALUES (%s, %s, %s)",
-            lambda i: (str(rng.choice(uid)), rng.choice(["queued", "running", "completed", "failed"]), rng.randint(1, 20)))
-        convs = run("conversations", "INSERT INTO conversations (id, user_id, title, metadata, created_at) "
-                    "VALUES (%s, %s, %s, %s, %s)",
-                    lambda i: (uuid.uuid4(), str(rng.choice(uid)), _sentence(rng, 4), "{}", _when(rng)))
+            lambda i: (rng.choice(did), _sentence(rng, 60), i, embedding(), "{}"),
+        )
+        run(
+            "ingestion_jobs",
+            "INSERT INTO ingestion_jobs (user_id, status, total_documents) VALUES (%s, %s, %s)",
+            lambda i: (
+                str(rng.choice(uid)),
+                rng.choice(["queued", "running", "completed", "failed"]),
+                rng.randint(1, 20),
+            ),
+        )
+        convs = run(
+            "conversations",
+            "INSERT INTO conversations (id, user_id, title, metadata, created_at) VALUES (%s, %s, %s, %s, %s)",
+            lambda i: (uuid.uuid4(), str(rng.choice(uid)), _sentence(rng, 4), "{}", _when(rng)),
+        )
         cid = [c[0] for c in convs]
         prev: dict = {}
 
         def message(i: int) -> tuple:
             c = rng.choice(cid)
             mid = uuid.uuid4()
-            row = (mid, c, prev.get(c), rng.choice(["user", "assistant"]), _sentence(rng, 30),
-                   json.dumps([{"chunk_id": str(uuid.uuid4()), "score": round(rng.random(), 4)}]),
-                   json.dumps({"model": "x"}), _when(rng))
+            row = (
+                mid,
+                c,
+                prev.get(c),
+                rng.choice(["user", "assistant"]),
+                _sentence(rng, 30),
+                json.dumps([{"chunk_id": str(uuid.uuid4()), "score": round(rng.random(), 4)}]),
+                json.dumps({"model": "x"}),
+                _when(rng),
+            )
             prev[c] = mid
             return row
 
-        run("chat_messages", "INSERT INTO chat_messages (id, conversation_id, parent_id, role, content, sources, metadata, "
-            "created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", message)
-        run("messages", "INSERT INTO messages (conversation_id, role, content) VALUES (%s, %s, %s)",
-            lambda i: (rng.choice(cid), rng.choice(["user", "assistant"]), _sentence(rng, 30)))
-        run("user_memories", "INSERT INTO user_memories (user_id, memory) VALUES (%s, %s)",
-            lambda i: (f"{uid[i % len(uid)]}-{i}", _sentence(rng, 20)))
+        run(
+            "chat_messages",
+            "INSERT INTO chat_messages (id, conversation_id, parent_id, role, content, sources, metadata, "
+            "created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            message,
+        )
+        run(
+            "messages",
+            "INSERT INTO messages (conversation_id, role, content) VALUES (%s, %s, %s)",
+            lambda i: (rng.choice(cid), rng.choice(["user", "assistant"]), _sentence(rng, 30)),
+        )
+        run(
+            "user_memories",
+            "INSERT INTO user_memories (user_id, memory) VALUES (%s, %s)",
+            lambda i: (f"{uid[i % len(uid)]}-{i}", _sentence(rng, 20)),
+        )
         conn.commit()
     return out
 
 
 # --- machine and report -----------------------------------------------------------------------------------
+
 
 def machine() -> dict[str, str]:
     cpu = ""
@@ -192,8 +263,12 @@ def machine() -> dict[str, str]:
     except OSError:
         pass
     free = subprocess.run(["free", "-g"], capture_output=True, text=True).stdout.rstrip()
-    return {"nproc": str(os.cpu_count()), "cpu": cpu or platform.processor(), "free": free,
-            "python": platform.python_version()}
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": cpu or platform.processor(),
+        "free": free,
+        "python": platform.python_version(),
+    }
 
 
 def loadavg() -> str:
@@ -237,8 +312,13 @@ def main() -> int:
             url = srv.fresh(f"b_{prof}_cli")
             env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
             t = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "opentier_explore", "seed", "--profile", prof, "--database-url", url],
-                           check=True, capture_output=True, env=env, cwd=ROOT)
+            subprocess.run(
+                [sys.executable, "-m", "opentier_explore", "seed", "--profile", prof, "--database-url", url],
+                check=True,
+                capture_output=True,
+                env=env,
+                cwd=ROOT,
+            )
             cli_s = time.perf_counter() - t
             with psycopg.connect(url) as conn:
                 counts = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLES}
@@ -254,16 +334,20 @@ def main() -> int:
             total = sum(counts.values())
             rows_out.append(
                 f"| {prof} | {total:,} | {counts['chat_messages']:,} | {s:.2f} | {cli_s:.2f} | {ix:.2f} | {rb:.2f} | "
-                f"{extrapolated:.0f} | {s / ix:.2f}× | {s / rb:.2f}× | {extrapolated / s:.1f}× |")
-            detail.append(f"- `{prof}`: seed runs {', '.join(f'{x:.2f}' for x in seed_s)} s; COPY into indexed tables "
-                          f"{', '.join(f'{x:.2f}' for x in indexed_s)} s; COPY + rebuild {', '.join(f'{x:.2f}' for x in rebuilt_s)} s; "
-                          f"row-by-row sample {args.sample} rows/table: "
-                          + ", ".join(f"{t} {1e6 * per_row[t]:.0f} µs/row" for t in ("users", "chat_messages", "document_chunks")))
+                f"{extrapolated:.0f} | {s / ix:.2f}× | {s / rb:.2f}× | {extrapolated / s:.1f}× |"
+            )
+            detail.append(
+                f"- `{prof}`: seed runs {', '.join(f'{x:.2f}' for x in seed_s)} s; COPY into indexed tables "
+                f"{', '.join(f'{x:.2f}' for x in indexed_s)} s; COPY + rebuild {', '.join(f'{x:.2f}' for x in rebuilt_s)} s; "
+                f"row-by-row sample {args.sample} rows/table: "
+                + ", ".join(f"{t} {1e6 * per_row[t]:.0f} µs/row" for t in ("users", "chat_messages", "document_chunks"))
+            )
             if prof == "demo":
                 verdict.append(
                     f"**Verdict (`demo`)**: {s:.1f} s (target < 10 s; {cli_s:.1f} s through the CLI), {s / ix:.2f}× the COPY of "
                     f"its rows into the indexed tables (target ≤ 2×), {extrapolated / s:.1f}× faster than row-by-row "
-                    f"(target ≥ 5×).")
+                    f"(target ≥ 5×)."
+                )
             print(rows_out[-1], flush=True)
     finally:
         srv.stop()
@@ -272,8 +356,8 @@ def main() -> int:
     free = "\n".join("    " + line for line in m["free"].splitlines())
     section = f"""## Seeding
 
-Measured {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by `bench/seed.py` (seed 42, embedded PostgreSQL 18,
-median of {args.repeat} runs; `large` once). Machine: {m['nproc']} CPUs (`nproc`), {m['cpu']}, Python {m['python']};
+Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `bench/seed.py` (seed 42, embedded PostgreSQL 18,
+median of {args.repeat} runs; `large` once). Machine: {m["nproc"]} CPUs (`nproc`), {m["cpu"]}, Python {m["python"]};
 load average {load_before} before and {load_after} after (the 2 cores run both the benchmark and
 the server, so absolute times vary by about ±15 % between runs; compare the ratios).
 

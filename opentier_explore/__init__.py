@@ -15,13 +15,21 @@ except ImportError:  # older platformdirs
 
 from .db import connect  # noqa: E402
 from .errors import OpentierError  # noqa: E402
-from .prepare import require_data  # noqa: E402
 from .load import load, load_all  # noqa: E402  (binds the functions over the submodule's name)
+from .prepare import require_data  # noqa: E402
 from .snapshots import Snapshot, snapshot  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = [
-    "connect", "load", "load_all", "metrics", "require_data", "snapshot", "Snapshot", "OpentierError", "__version__",
+    "connect",
+    "load",
+    "load_all",
+    "metrics",
+    "require_data",
+    "snapshot",
+    "Snapshot",
+    "OpentierError",
+    "__version__",
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from . import config
 from .errors import OpentierError
@@ -100,8 +100,10 @@ def _seed(args: argparse.Namespace) -> int:
     width = max(len(t) for t in counts)
     for table, n in counts.items():
         print(f"{table:<{width}}  {n:>10,}")
-    print(f"seeded profile {args.profile!r} (seed {args.seed}): {sum(counts.values()):,} rows "
-          f"in {time.perf_counter() - started:.1f} s")
+    print(
+        f"seeded profile {args.profile!r} (seed {args.seed}): {sum(counts.values()):,} rows "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
     return 0
 
 
@@ -139,7 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The CLI's argument parser."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--database-url", metavar="URL", default=argparse.SUPPRESS,
+        "--database-url",
+        metavar="URL",
+        default=argparse.SUPPRESS,
         help="any PostgreSQL server (default: $DATABASE_URL, else the embedded server)",
     )
     parser = _Parser(
@@ -180,7 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.set_defaults(func=_report)
 
     lab = sub.add_parser(
-        "lab", help="start JupyterLab on notebooks/ with the database URL set", parents=[common],
+        "lab",
+        help="start JupyterLab on notebooks/ with the database URL set",
+        parents=[common],
         epilog="Any further arguments (e.g. --no-browser --ServerApp.port=8899) are passed to jupyter lab.",
     )
     lab.set_defaults(func=_lab)
@@ -198,8 +204,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.database_url = None
     elif not args.database_url.strip():
         # Never fall back to $DATABASE_URL or the embedded server when a URL was given but is empty.
-        parser.error("argument --database-url: the URL is empty; give postgresql://USER:PASSWORD@HOST:PORT/DATABASE "
-                     "or leave the option out")
+        parser.error(
+            "argument --database-url: the URL is empty; give postgresql://USER:PASSWORD@HOST:PORT/DATABASE "
+            "or leave the option out"
+        )
     return args
 
 
@@ -220,6 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not type(exc).__module__.startswith("psycopg"):
             raise
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
-        print(f"opentier-explore: The database server reported an error ({first}): check that it is running "
-              f"and that the user in DATABASE_URL has the privileges this command needs, then retry.", file=sys.stderr)
+        print(
+            f"opentier-explore: The database server reported an error ({first}): check that it is running "
+            f"and that the user in DATABASE_URL has the privileges this command needs, then retry.",
+            file=sys.stderr,
+        )
         return 1

@@ -23,7 +23,7 @@ _NULLABLE_INT = {"int2": "Int16", "int4": "Int32", "int8": "Int64"}
 _TEXT = ("uuid", "inet", "text", "text_cast")
 
 
-def column(chunked: "pa.ChunkedArray", col: reflect.Column, json: str = "objects"):
+def column(chunked: pa.ChunkedArray, col: reflect.Column, json: str = "objects"):
     """One converted piece of column `col`: a numpy array or a pandas extension array."""
     kind = col.kind
     if kind in _TEXT:
@@ -58,7 +58,7 @@ def column(chunked: "pa.ChunkedArray", col: reflect.Column, json: str = "objects
     return STR.__from_arrow__(chunked) if _is_text(chunked.type) else objs.astype(object, copy=False)
 
 
-def arrow_json(chunked: "pa.ChunkedArray") -> "pa.ChunkedArray":
+def arrow_json(chunked: pa.ChunkedArray) -> pa.ChunkedArray:
     """The JSON texts typed as Arrow's canonical JSON extension type, sharing their buffers."""
     import pyarrow as pa
 
@@ -75,17 +75,17 @@ def concat(parts: list):
     return type(parts[0])._concat_same_type(parts)
 
 
-def _is_text(typ: "pa.DataType") -> bool:
+def _is_text(typ: pa.DataType) -> bool:
     import pyarrow as pa
 
     return pa.types.is_string(typ) or pa.types.is_large_string(typ)
 
 
-def _json_arrow(chunked: "pa.ChunkedArray"):
+def _json_arrow(chunked: pa.ChunkedArray):
     return pd.arrays.ArrowExtensionArray(arrow_json(chunked))
 
 
-def _json_objects(chunked: "pa.ChunkedArray", not_null: bool) -> np.ndarray:
+def _json_objects(chunked: pa.ChunkedArray, not_null: bool) -> np.ndarray:
     """Parse the JSON texts one orjson.loads call each (measured fastest, bench/RESULTS.md); NULL → None."""
     import orjson
 
@@ -103,7 +103,7 @@ def _objects(values: list) -> np.ndarray:
     return arr
 
 
-def _categorical(chunked: "pa.ChunkedArray", labels: tuple[str, ...]) -> pd.Categorical:
+def _categorical(chunked: pa.ChunkedArray, labels: tuple[str, ...]) -> pd.Categorical:
     """A Categorical whose categories are the enum's labels in declaration order; codes looked up in Arrow."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -113,7 +113,7 @@ def _categorical(chunked: "pa.ChunkedArray", labels: tuple[str, ...]) -> pd.Cate
     return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(list(labels), dtype=STR)))
 
 
-def _vectors(chunked: "pa.ChunkedArray") -> np.ndarray:
+def _vectors(chunked: pa.ChunkedArray) -> np.ndarray:
     """One writable float32 array per row (disjoint views of one copied buffer), None for NULL."""
     import pyarrow as pa
 

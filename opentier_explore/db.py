@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from . import config
 from .errors import ConfigError, ConnectionFailed, OpentierError
@@ -18,9 +19,7 @@ _SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2
 # last "@", so unencoded "/", "?", "@", spaces or line breaks in it are masked too (over-masking is the safe side).
 _USERINFO = re.compile(r"(?P<pre>(?:^|://)[^:/@?#\s]*):(?!//)(?P<pw>.*)@", re.DOTALL)
 # A password parameter's value runs to the next "&", the next ` key=` (conninfo strings) or the end, spaces included.
-_PW_PARAM = re.compile(
-    r"(?P<key>password\s*=\s*)(?P<pw>'[^']*'|.*?)(?=&|\s+\w+\s*=|\Z)", re.IGNORECASE | re.DOTALL
-)
+_PW_PARAM = re.compile(r"(?P<key>password\s*=\s*)(?P<pw>'[^']*'|.*?)(?=&|\s+\w+\s*=|\Z)", re.IGNORECASE | re.DOTALL)
 
 
 def mask_url(url: str) -> str:
@@ -91,7 +90,9 @@ def translate(exc: Exception, url: str) -> OpentierError:
     where = mask_url(url)
     low = text.lower()
     if "password authentication failed" in low or "no password supplied" in low or "authentication failed" in low:
-        return ConnectionFailed(f"The server at {where} refused the credentials: check the user and password in DATABASE_URL.")
+        return ConnectionFailed(
+            f"The server at {where} refused the credentials: check the user and password in DATABASE_URL."
+        )
     m = re.search(r'database "([^"]+)" does not exist', text)
     if m:
         return ConnectionFailed(
@@ -99,15 +100,21 @@ def translate(exc: Exception, url: str) -> OpentierError:
         )
     m = re.search(r'role "([^"]+)" does not exist', text)
     if m:
-        return ConnectionFailed(f"User {m.group(1)!r} does not exist on the server at {where}: fix the user in DATABASE_URL.")
-    if "invalid" in low and ("option" in low or "uri" in low or "conninfo" in low or "integer" in low or " value" in low):
-        return ConfigError(f"The database URL {where!r} is malformed: use postgresql://USER:PASSWORD@HOST:PORT/DATABASE.")
+        return ConnectionFailed(
+            f"User {m.group(1)!r} does not exist on the server at {where}: fix the user in DATABASE_URL."
+        )
+    if "invalid" in low and (
+        "option" in low or "uri" in low or "conninfo" in low or "integer" in low or " value" in low
+    ):
+        return ConfigError(
+            f"The database URL {where!r} is malformed: use postgresql://USER:PASSWORD@HOST:PORT/DATABASE."
+        )
     return ConnectionFailed(
         f"Cannot reach a PostgreSQL server at {where}: start it (`opentier-explore db start` for the embedded one) or fix DATABASE_URL."
     )
 
 
-def raw_connect(url: str | None = None, *, autocommit: bool = False, read_only: bool = False) -> "psycopg.Connection":
+def raw_connect(url: str | None = None, *, autocommit: bool = False, read_only: bool = False) -> psycopg.Connection:
     """An open psycopg 3 connection, with connection failures turned into one-sentence errors."""
     import psycopg
 
@@ -122,7 +129,7 @@ def raw_connect(url: str | None = None, *, autocommit: bool = False, read_only: 
 
 
 @contextmanager
-def connection(url: str | None = None, **kwargs) -> Iterator["psycopg.Connection"]:
+def connection(url: str | None = None, **kwargs) -> Iterator[psycopg.Connection]:
     """`raw_connect` as a context manager that always closes."""
     conn = raw_connect(url, **kwargs)
     try:
@@ -131,7 +138,7 @@ def connection(url: str | None = None, **kwargs) -> Iterator["psycopg.Connection
         conn.close()
 
 
-def display_url(conn: "psycopg.Connection") -> str:
+def display_url(conn: psycopg.Connection) -> str:
     """A URL naming the connection's server and database (psycopg never exposes the password)."""
     info = conn.info
     host = info.host if not info.host.startswith("/") else ""
@@ -139,14 +146,14 @@ def display_url(conn: "psycopg.Connection") -> str:
     return f"postgresql://{info.user}@{host}{':' + str(info.port) if host else ''}/{info.dbname}{query}"
 
 
-def sqlalchemy_url(url: str) -> "sqlalchemy.URL":
+def sqlalchemy_url(url: str) -> sqlalchemy.URL:
     """The SQLAlchemy URL (psycopg 3 driver) for a libpq URL."""
     from sqlalchemy.engine import make_url
 
     return make_url(url).set(drivername="postgresql+psycopg")
 
 
-def connect(url: str | None = None, *, read_only: bool = True) -> "sqlalchemy.Engine":
+def connect(url: str | None = None, *, read_only: bool = True) -> sqlalchemy.Engine:
     """A SQLAlchemy Engine on the database; with `read_only`, every transaction is read-only."""
     import sqlalchemy
 
@@ -165,7 +172,7 @@ def connect(url: str | None = None, *, read_only: bool = True) -> "sqlalchemy.En
     return engine
 
 
-def engine_url(engine: "sqlalchemy.Engine") -> str:
+def engine_url(engine: sqlalchemy.Engine) -> str:
     """The libpq URL an Engine connects to (password included: never print it unmasked)."""
     url = getattr(engine, "opentier_url", None)
     if url:

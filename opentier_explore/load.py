@@ -28,7 +28,8 @@ snapshot (a REPEATABLE READ READ ONLY transaction importing the snapshot of `sna
 from __future__ import annotations
 
 import gc
-from typing import TYPE_CHECKING, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -49,13 +50,13 @@ BATCH_BYTES = 16 << 20
 def load(
     table: str,
     *,
-    engine: "sqlalchemy.Engine | None" = None,
+    engine: sqlalchemy.Engine | None = None,
     columns: Sequence[str] | None = None,
     where: str | None = None,
     limit: int | None = None,
     json: str = "objects",
     as_arrow: bool = False,
-) -> "pd.DataFrame | pa.Table":
+) -> pd.DataFrame | pa.Table:
     """One table (or view) as a typed DataFrame: all columns or `columns`, rows matching `where`, at most `limit`.
 
     `where` is a raw SQL boolean fragment (e.g. ``"created_at >= '2025-01-01'"``) pasted into the
@@ -74,11 +75,11 @@ def load(
 @consistent("engine", default_engine=True)
 def load_all(
     *,
-    engine: "sqlalchemy.Engine | None" = None,
+    engine: sqlalchemy.Engine | None = None,
     tables: Iterable[str] | None = None,
     json: str = "objects",
     as_arrow: bool = False,
-) -> "dict[str, pd.DataFrame | pa.Table]":
+) -> dict[str, pd.DataFrame | pa.Table]:
     """{table name: DataFrame} for `tables`, or for every table except bookkeeping ones named `_…` (e.g. `_sqlx_migrations`), all as of one moment."""
     engine = _engine(engine)
     _check_modes(json, as_arrow)
@@ -101,7 +102,7 @@ def _check_modes(json: object, as_arrow: object) -> None:
         raise ConfigError(f"`as_arrow` must be True or False, not {as_arrow!r}.")
 
 
-def _engine(engine: "sqlalchemy.Engine | None") -> "sqlalchemy.Engine":
+def _engine(engine: sqlalchemy.Engine | None) -> sqlalchemy.Engine:
     if engine is None:
         from .db import connect
 
@@ -109,14 +110,16 @@ def _engine(engine: "sqlalchemy.Engine | None") -> "sqlalchemy.Engine":
     import sqlalchemy
 
     if not isinstance(engine, sqlalchemy.Engine):
-        raise ConfigError(f"`engine` must be an Engine from connect(), not {type(engine).__name__}: pass engine=connect(url).")
+        raise ConfigError(
+            f"`engine` must be an Engine from connect(), not {type(engine).__name__}: pass engine=connect(url)."
+        )
     return engine
 
 
 class _adbc:
     """An ADBC connection on the engine's database in one REPEATABLE READ READ ONLY transaction (the Snapshot's, given one)."""
 
-    def __init__(self, engine: "sqlalchemy.Engine") -> None:
+    def __init__(self, engine: sqlalchemy.Engine) -> None:
         self._engine = engine
         from psycopg import conninfo
 
@@ -179,7 +182,7 @@ def _fetch(
     limit: int | None = None,
     json: str = "objects",
     as_arrow: bool = False,
-) -> "pd.DataFrame | pa.Table":
+) -> pd.DataFrame | pa.Table:
     if isinstance(columns, str):
         raise ConfigError(f"`columns` must be a list of column names, not the string {columns!r}.")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0):
@@ -202,18 +205,24 @@ def _fetch(
                 result = _arrow_table(cur.fetch_arrow_table(), cols)
             else:
                 parts = _stream(cur.fetch_record_batch(), cols, json)
-    except (adbc.Error, pa.ArrowException, OSError) as exc:  # the server's errors arrive either way (OSError: mid-stream)
+    except (
+        adbc.Error,
+        pa.ArrowException,
+        OSError,
+    ) as exc:  # the server's errors arrive either way (OSError: mid-stream)
         first = str(exc).split("\n")[0]
         first = first.split("ERROR:", 1)[-1].strip().rstrip(".")
         raise OpentierError(f"Loading table {spec.name!r} failed: {first}.") from None
     if as_arrow:
         return result
-    frame = pd.DataFrame({col.name: convert.concat(part) for col, part in zip(cols, parts)}, columns=[c.name for c in cols], copy=False)
+    frame = pd.DataFrame(
+        {col.name: convert.concat(part) for col, part in zip(cols, parts)}, columns=[c.name for c in cols], copy=False
+    )
     frame.index = pd.RangeIndex(len(frame))
     return frame
 
 
-def _arrow_table(table: "pa.Table", cols: list[reflect.Column]) -> "pa.Table":
+def _arrow_table(table: pa.Table, cols: list[reflect.Column]) -> pa.Table:
     """The driver's table, its JSON columns typed `arrow.json` (the same buffers)."""
     for i, col in enumerate(cols):
         if col.kind == "json":
@@ -275,6 +284,8 @@ def _stream(reader, cols: list[reflect.Column], json: str = "objects") -> list[l
 def _unconvertible(col: reflect.Column, exc: Exception) -> str:
     """Why column `col` cannot be converted, naming it (and, for out-of-range times, what to do)."""
     if col.kind in ("timestamptz", "native") and ("out of bounds" in str(exc) or "out of range" in str(exc)):
-        return (f"column {col.name!r} holds a date or time pandas cannot represent (±infinity, or a timestamp before 1677 or after 2262); "
-                "leave it out with `columns=` or filter those rows out with `where=`")
+        return (
+            f"column {col.name!r} holds a date or time pandas cannot represent (±infinity, or a timestamp before 1677 or after 2262); "
+            "leave it out with `columns=` or filter those rows out with `where=`"
+        )
     return f"column {col.name!r}: {str(exc).rstrip('.')}"

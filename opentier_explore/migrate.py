@@ -9,10 +9,11 @@ from __future__ import annotations
 import hashlib
 import time
 import zlib
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from . import config, db, provenance
 from .errors import MigrationError, NotMigrated
@@ -104,15 +105,19 @@ def discover(folder: Path | str | None = None) -> list[Migration]:
         version, description, kind = parsed
         target: dict = downs if kind == "down" else ups
         if version in target:
-            raise MigrationError(f"Two migration files in {folder} share version {version}: give each a unique version.")
+            raise MigrationError(
+                f"Two migration files in {folder} share version {version}: give each a unique version."
+            )
         target[version] = path if kind == "down" else (description, path)
     orphans = sorted(set(downs) - set(ups))
     if orphans:
-        raise MigrationError(f"The down file of version {orphans[0]} in {folder} has no up file: add it or remove the down file.")
+        raise MigrationError(
+            f"The down file of version {orphans[0]} in {folder} has no up file: add it or remove the down file."
+        )
     return [Migration(v, d, p, downs.get(v)) for v, (d, p) in sorted(ups.items())]
 
 
-def _not_allowed(conn: "psycopg.Connection", exc: Exception, doing: str) -> MigrationError:
+def _not_allowed(conn: psycopg.Connection, exc: Exception, doing: str) -> MigrationError:
     """One sentence for a privilege the connection's user lacks (a read-only or application role, say)."""
     first = (str(exc).strip().splitlines() or ["permission denied"])[0].rstrip(".")
     return MigrationError(
@@ -121,7 +126,7 @@ def _not_allowed(conn: "psycopg.Connection", exc: Exception, doing: str) -> Migr
     )
 
 
-def _ledger(conn: "psycopg.Connection") -> dict[int, _Applied] | None:
+def _ledger(conn: psycopg.Connection) -> dict[int, _Applied] | None:
     """The ledger's rows by version, or None when the ledger table does not exist."""
     import psycopg
 
@@ -134,7 +139,7 @@ def _ledger(conn: "psycopg.Connection") -> dict[int, _Applied] | None:
     return {r[0]: _Applied(r[0], r[1], r[2], bytes(r[3])) for r in rows}
 
 
-def _ensure_ledger(conn: "psycopg.Connection") -> None:
+def _ensure_ledger(conn: psycopg.Connection) -> None:
     """Create the ledger table unless it exists (a user without CREATE may still use an existing one)."""
     import psycopg
 
@@ -175,7 +180,7 @@ def _check(applied: dict[int, _Applied], migrations: list[Migration], folder: Pa
 
 
 @contextmanager
-def _locked(url: str | None) -> Iterator["psycopg.Connection"]:
+def _locked(url: str | None) -> Iterator[psycopg.Connection]:
     """An autocommit connection holding sqlx's migration advisory lock (waiting for it if taken)."""
     with db.connection(url, autocommit=True) as conn:
         key = lock_id(conn.execute("SELECT current_database()").fetchone()[0])
@@ -186,7 +191,7 @@ def _locked(url: str | None) -> Iterator["psycopg.Connection"]:
             _unlock(conn, key)
 
 
-def _unlock(conn: "psycopg.Connection", key: int) -> None:
+def _unlock(conn: psycopg.Connection, key: int) -> None:
     import psycopg
 
     try:
@@ -231,7 +236,7 @@ _INSUFFICIENT_PRIVILEGE = "42501"
 _READ_ONLY = "25006"
 
 
-def _apply(conn: "psycopg.Connection", m: Migration, *, reverting: bool, earlier: int = 0) -> None:
+def _apply(conn: psycopg.Connection, m: Migration, *, reverting: bool, earlier: int = 0) -> None:
     """Run the up (or down) file and record it in (or delete it from) the ledger, in one transaction unless it opts out.
 
     `earlier` counts the migrations this run already applied (or reverted): a failure names them, as they stay.
@@ -248,12 +253,16 @@ def _apply(conn: "psycopg.Connection", m: Migration, *, reverting: bool, earlier
             conn.execute(sql)
         except psycopg.Error as exc:
             first = (str(exc).strip().splitlines() or ["unknown error"])[0].rstrip(".")
-            undone = "its changes were rolled back" if in_transaction else "it ran without a transaction: check what it left"
+            undone = (
+                "its changes were rolled back" if in_transaction else "it ran without a transaction: check what it left"
+            )
             if earlier:
                 undone += f", and the {earlier} migration(s) {'reverted' if reverting else 'applied'} before it in this run stay so"
             if exc.sqlstate in _DUPLICATE_OBJECT:
-                advice = ("the database already holds an object it creates, so migrate an empty database "
-                          "(or one this kit or sqlx migrated) or remove that object first")
+                advice = (
+                    "the database already holds an object it creates, so migrate an empty database "
+                    "(or one this kit or sqlx migrated) or remove that object first"
+                )
             elif exc.sqlstate == _DEPENDENT_OBJECTS:
                 advice = "objects the kit did not create depend on what it drops, so remove them first"
             elif exc.sqlstate == _READ_ONLY:
@@ -300,7 +309,9 @@ def down(
             chosen = newest_first[:1]
         lacking = [m.version for m in chosen if m.down_path is None]
         if lacking:
-            raise MigrationError(f"Migration {lacking[0]} has no down file, so it cannot be reverted: add its .down.sql.")
+            raise MigrationError(
+                f"Migration {lacking[0]} has no down file, so it cannot be reverted: add its .down.sql."
+            )
         for m in chosen:
             _apply(conn, m, reverting=True, earlier=len(done))
             done.append(m)
@@ -316,9 +327,12 @@ def status(url: str | None = None, *, folder: Path | str | None = None) -> list[
     for m in migrations:
         a = applied.get(m.version)
         state = (
-            "pending" if a is None
-            else "failed" if not a.success
-            else "changed" if a.checksum != m.checksum
+            "pending"
+            if a is None
+            else "failed"
+            if not a.success
+            else "changed"
+            if a.checksum != m.checksum
             else "applied"
         )
         rows[m.version] = MigrationStatus(m.version, m.description, state)
@@ -328,11 +342,11 @@ def status(url: str | None = None, *, folder: Path | str | None = None) -> list[
     return [rows[v] for v in sorted(rows)]
 
 
-def _display_url(conn: "psycopg.Connection") -> str:
+def _display_url(conn: psycopg.Connection) -> str:
     return db.display_url(conn)
 
 
-def foreign_sentence(conn: "psycopg.Connection", prov: "provenance.Provenance", doing: str) -> str:
+def foreign_sentence(conn: psycopg.Connection, prov: provenance.Provenance, doing: str) -> str:
     """The one sentence refusing to `doing` (migrate, seed, …) a database the kit did not migrate."""
     return (
         f"The database at {db.mask_url(_display_url(conn))} was not migrated by the kit, as {prov.who()}: "
@@ -340,7 +354,7 @@ def foreign_sentence(conn: "psycopg.Connection", prov: "provenance.Provenance", 
     )
 
 
-def read_provenance(conn: "psycopg.Connection", folder: Path | str | None = None) -> "provenance.Provenance":
+def read_provenance(conn: psycopg.Connection, folder: Path | str | None = None) -> provenance.Provenance:
     """`provenance.read`, with a ledger the user may not read turned into one sentence (MigrationError)."""
     import psycopg
 
@@ -350,7 +364,7 @@ def read_provenance(conn: "psycopg.Connection", folder: Path | str | None = None
         raise _not_allowed(conn, exc, "read the migration ledger") from None
 
 
-def refuse_foreign(conn: "psycopg.Connection", doing: str, folder: Path | str | None = None) -> None:
+def refuse_foreign(conn: psycopg.Connection, doing: str, folder: Path | str | None = None) -> None:
     """Raise MigrationError unless the kit may write to this database (it migrated it, or it holds nothing OpenTier's)."""
     prov = read_provenance(conn, folder)
     if not prov.writable:

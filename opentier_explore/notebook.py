@@ -36,7 +36,7 @@ def _html(obj: Any) -> str | None:
     return readable(obj)._repr_html_()
 
 
-def register_display(shell: "InteractiveShell") -> None:
+def register_display(shell: InteractiveShell) -> None:
     """Show DataFrames, Series, Timestamps and Timedeltas in `shell` through `display.readable`."""
     import pandas as pd
 
@@ -48,7 +48,7 @@ def register_display(shell: "InteractiveShell") -> None:
         formatters["text/plain"].for_type(kind, _plain_scalar)
 
 
-def enable_sql(shell: "InteractiveShell", url: str | None = None) -> "sqlalchemy.Engine":
+def enable_sql(shell: InteractiveShell, url: str | None = None) -> sqlalchemy.Engine:
     """Load jupysql into `shell` with the kit's read-only engine as its connection, results as DataFrames."""
     for name, value in _JUPYSQL_QUIET.items():
         os.environ.setdefault(name, value)
@@ -86,7 +86,7 @@ def _ploomber_home() -> Path:
     return config.home() / "jupysql"
 
 
-def load(shell: "InteractiveShell") -> None:
+def load(shell: InteractiveShell) -> None:
     """What `%load_ext opentier_explore` does."""
     register_display(shell)
     enable_sql(shell)

@@ -22,7 +22,7 @@ _COLOR = "#3b6ea8"
 _ACCENT = "#c8553d"
 
 
-def _axes(ax: "Axes | None", size=_SIZE) -> "Axes":
+def _axes(ax: Axes | None, size=_SIZE) -> Axes:
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt
@@ -32,7 +32,7 @@ def _axes(ax: "Axes | None", size=_SIZE) -> "Axes":
     return ax
 
 
-def _style(ax: "Axes", title: str, xlabel: str, ylabel: str) -> None:
+def _style(ax: Axes, title: str, xlabel: str, ylabel: str) -> None:
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -40,7 +40,7 @@ def _style(ax: "Axes", title: str, xlabel: str, ylabel: str) -> None:
     ax.spines[["top", "right"]].set_visible(False)
 
 
-def tree_depths(trees: pd.DataFrame, ax: "Axes | None" = None) -> "Axes":
+def tree_depths(trees: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Bar chart: number of conversations by maximum depth (conversations without a rooted message left out)."""
     ax = _axes(ax)
     counts = trees["max_depth"].dropna().astype(np.int64).value_counts().sort_index()
@@ -56,7 +56,7 @@ def tree_depths(trees: pd.DataFrame, ax: "Axes | None" = None) -> "Axes":
     return ax
 
 
-def latency(mod: "ModerationLatency", bins: int = 30) -> "Figure":
+def latency(mod: ModerationLatency, bins: int = 30) -> Figure:
     """Two panels: the distribution of review latencies (hours), and the Kaplan-Meier time-to-review curve with its median."""
     import matplotlib.pyplot as plt
 
@@ -70,22 +70,39 @@ def latency(mod: "ModerationLatency", bins: int = 30) -> "Figure":
     for label, value in mod.percentiles.items():
         if not pd.isna(value):
             left.axvline(value.total_seconds() / 3600.0, color=_ACCENT, linestyle="--", linewidth=1)
-            left.annotate(label, (value.total_seconds() / 3600.0, 1), xycoords=("data", "axes fraction"),
-                          xytext=(2, -12), textcoords="offset points", color=_ACCENT, fontsize=8)
+            left.annotate(
+                label,
+                (value.total_seconds() / 3600.0, 1),
+                xycoords=("data", "axes fraction"),
+                xytext=(2, -12),
+                textcoords="offset points",
+                color=_ACCENT,
+                fontsize=8,
+            )
     _style(left, "Review latency of reviewed submissions", "hours from submission to review", "submissions")
     curve = mod.km_curve
-    right.step(curve.index.total_seconds().to_numpy() / 3600.0, curve.to_numpy(), where="post", color=_COLOR,
-               label="Kaplan-Meier (pending = censored)")
+    right.step(
+        curve.index.total_seconds().to_numpy() / 3600.0,
+        curve.to_numpy(),
+        where="post",
+        color=_COLOR,
+        label="Kaplan-Meier (pending = censored)",
+    )
     if not pd.isna(mod.km_median):
-        right.axvline(mod.km_median.total_seconds() / 3600.0, color=_ACCENT, linestyle="--", linewidth=1,
-                      label=f"median {mod.km_median.total_seconds() / 3600.0:.1f} h")
+        right.axvline(
+            mod.km_median.total_seconds() / 3600.0,
+            color=_ACCENT,
+            linestyle="--",
+            linewidth=1,
+            label=f"median {mod.km_median.total_seconds() / 3600.0:.1f} h",
+        )
     right.set_ylim(0, 1.02)
     right.legend(loc="upper right", frameon=False)
     _style(right, "Time to review", "hours since submission", "share still waiting")
     return fig
 
 
-def backlog(mod: "ModerationLatency", ax: "Axes | None" = None) -> "Axes":
+def backlog(mod: ModerationLatency, ax: Axes | None = None) -> Axes:
     """Line: pending submissions at each week's end."""
     ax = _axes(ax)
     series = mod.backlog
@@ -96,7 +113,7 @@ def backlog(mod: "ModerationLatency", ax: "Axes | None" = None) -> "Axes":
     return ax
 
 
-def cohort_heatmap(churn: "SessionChurn", ax: "Axes | None" = None) -> "Axes":
+def cohort_heatmap(churn: SessionChurn, ax: Axes | None = None) -> Axes:
     """Heatmap: share of each weekly signup cohort active k weeks after signup (blank = not observable)."""
     ax = _axes(ax, size=(8.0, 6.0))
     grid = churn.cohort_retention
@@ -111,20 +128,29 @@ def cohort_heatmap(churn: "SessionChurn", ax: "Axes | None" = None) -> "Axes":
     return ax
 
 
-def weekly_actives(churn: "SessionChurn", ax: "Axes | None" = None, with_churn_rate: bool = True) -> "Axes":
+def weekly_actives(churn: SessionChurn, ax: Axes | None = None, with_churn_rate: bool = True) -> Axes:
     """Line: weekly active users; with `with_churn_rate`, the churn rate at each week's end on a second axis."""
     ax = _axes(ax)
     weekly = churn.weekly_active
     what = "asked a question" if churn.activity == "chat" else "signed in"
-    ax.plot(weekly.index.tz_convert(None), weekly.to_numpy(dtype=float, na_value=np.nan), color=_COLOR,
-            label=f"weekly active users ({what}; gaps: not observable)")
+    ax.plot(
+        weekly.index.tz_convert(None),
+        weekly.to_numpy(dtype=float, na_value=np.nan),
+        color=_COLOR,
+        label=f"weekly active users ({what}; gaps: not observable)",
+    )
     ax.set_ylim(bottom=0)
     _style(ax, "Weekly active users", "week (Monday, UTC)", "active users")
     if with_churn_rate:
         twin = ax.twinx()
         rate = churn.churn_rate["churn_rate"]
-        twin.plot(rate.index.tz_convert(None), rate.to_numpy(), color=_ACCENT, linestyle="--",
-                  label=f"churn rate ({churn.window}-day window)")
+        twin.plot(
+            rate.index.tz_convert(None),
+            rate.to_numpy(),
+            color=_ACCENT,
+            linestyle="--",
+            label=f"churn rate ({churn.window}-day window)",
+        )
         twin.set_ylim(0, 1)
         twin.set_ylabel("share of users seen so far who churned")
         twin.spines[["top"]].set_visible(False)
@@ -134,18 +160,18 @@ def weekly_actives(churn: "SessionChurn", ax: "Axes | None" = None, with_churn_r
     return ax
 
 
-def sessions_per_user(churn: "SessionChurn", ax: "Axes | None" = None, max_sessions: int = 30) -> "Axes":
+def sessions_per_user(churn: SessionChurn, ax: Axes | None = None, max_sessions: int = 30) -> Axes:
     """Bar chart: number of users by sessions per user in the sessions table (the last bar gathers `max_sessions` and more)."""
     return _per_user_bars(churn.sessions_per_user, ax, max_sessions, "Sessions per user", "sessions")
 
 
-def activity_per_user(churn: "SessionChurn", ax: "Axes | None" = None, max_events: int = 30) -> "Axes":
+def activity_per_user(churn: SessionChurn, ax: Axes | None = None, max_events: int = 30) -> Axes:
     """Bar chart: number of users by questions (or logins) per user (the last bar gathers `max_events` and more)."""
     noun = "questions" if churn.activity == "chat" else "sessions"
     return _per_user_bars(churn.activity_per_user, ax, max_events, f"{noun.capitalize()} per user", noun)
 
 
-def _per_user_bars(per_user: pd.Series, ax, cap: int, title: str, noun: str) -> "Axes":
+def _per_user_bars(per_user: pd.Series, ax, cap: int, title: str, noun: str) -> Axes:
     ax = _axes(ax)
     counts = per_user.clip(upper=cap).value_counts().sort_index()
     ax.bar(counts.index.to_numpy(), counts.to_numpy(), color=_COLOR, width=0.8)
@@ -153,7 +179,7 @@ def _per_user_bars(per_user: pd.Series, ax, cap: int, title: str, noun: str) -> 
     return ax
 
 
-def table_sizes(sizes: pd.DataFrame, ax: "Axes | None" = None) -> "Axes":
+def table_sizes(sizes: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Horizontal bars: rows per table (log scale), largest on top; `sizes` as `tour.table_sizes` returns it."""
     ax = _axes(ax, size=(7.5, 4.5))
     ordered = sizes["rows"].sort_values()
@@ -165,11 +191,18 @@ def table_sizes(sizes: pd.DataFrame, ax: "Axes | None" = None) -> "Axes":
     return ax
 
 
-def monthly_messages(monthly: pd.DataFrame, ax: "Axes | None" = None) -> "Axes":
+def monthly_messages(monthly: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Lines: rows written per month to chat_messages and to messages; `monthly` as `tour.monthly_messages` returns it."""
     ax = _axes(ax)
     x = np.arange(len(monthly))
-    ax.plot(x, monthly["chat_messages"].to_numpy(), marker="o", markersize=3, color=_COLOR, label="chat_messages (Intelligence)")
+    ax.plot(
+        x,
+        monthly["chat_messages"].to_numpy(),
+        marker="o",
+        markersize=3,
+        color=_COLOR,
+        label="chat_messages (Intelligence)",
+    )
     ax.plot(x, monthly["messages"].to_numpy(), marker="o", markersize=3, color=_ACCENT, label="messages (Rust API)")
     step = max(1, len(x) // 12)
     ax.set_xticks(x[::step], monthly.index[::step].tolist(), rotation=45, ha="right")
@@ -200,4 +233,3 @@ def _register_figure_text() -> None:
     from matplotlib.figure import Figure
 
     shell.display_formatter.formatters["text/plain"].for_type(Figure, _figure_text)
-

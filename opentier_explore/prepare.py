@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from . import config, db, provenance
 from .errors import NotMigrated
@@ -22,9 +23,7 @@ DEMO_SEED = 42
 
 def _has_data(url: str) -> bool:
     with db.connection(url, read_only=True) as conn:
-        row = conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM chat_messages)"
-        ).fetchone()
+        row = conn.execute("SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM chat_messages)").fetchone()
     return bool(row and row[0])
 
 
@@ -57,7 +56,7 @@ def prepare(url: str | None = None, *, echo=print) -> str:
     return libpq
 
 
-def require_schema(conn: "psycopg.Connection", tables: Sequence[str] = ()) -> None:
+def require_schema(conn: psycopg.Connection, tables: Sequence[str] = ()) -> None:
     """NotMigrated (one sentence) unless the catalog holds OpenTier's tables and `tables`; the ledger only shapes the advice."""
     prov = provenance.read(conn)
     where = db.mask_url(db.display_url(conn))
@@ -69,7 +68,9 @@ def require_schema(conn: "psycopg.Connection", tables: Sequence[str] = ()) -> No
     if not core and not wanted:
         return
     if prov.writable:  # the kit migrated it, or nothing is there yet: the kit's migrations bring what is missing
-        raise NotMigrated(f"The database at {where} has no OpenTier schema (or is behind): run `opentier-explore migrate`.")
+        raise NotMigrated(
+            f"The database at {where} has no OpenTier schema (or is behind): run `opentier-explore migrate`."
+        )
     if core:
         raise NotMigrated(
             f"The database at {where} lacks the OpenTier table{'s' if len(core) > 1 else ''} {_names(core)}, so it is "
@@ -96,7 +97,7 @@ def _names(tables: Sequence[str]) -> str:
     return ", ".join(repr(t) for t in tables)
 
 
-def require_data(engine: "sqlalchemy.Engine", *tables: str) -> None:
+def require_data(engine: sqlalchemy.Engine, *tables: str) -> None:
     """Stop with one sentence unless the catalog holds OpenTier's tables (and `tables`) and the database holds data.
 
     What is checked is the live catalog only; who migrated the database (`migrate status`) does not matter.
@@ -112,7 +113,9 @@ def require_data(engine: "sqlalchemy.Engine", *tables: str) -> None:
                 f"The database at {where} is migrated but holds no OpenTier data: "
                 "run `opentier-explore seed --profile demo` (or `make lab`)."
             )
-        raise NotMigrated(f"The database at {where} holds no OpenTier data yet (no users, no chat messages): there is nothing to explore.")
+        raise NotMigrated(
+            f"The database at {where} holds no OpenTier data yet (no users, no chat messages): there is nothing to explore."
+        )
 
 
 @contextmanager

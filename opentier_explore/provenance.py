@@ -17,8 +17,18 @@ INTELLIGENCE_LEDGER = "_intelligence_migrations"
 
 #: Tables that mark a database as OpenTier's (those both schema generations have).
 OPENTIER_TABLES = (
-    "users", "sessions", "accounts", "verification_tokens", "password_reset_tokens", "conversations",
-    "messages", "chat_messages", "documents", "document_chunks", "ingestion_jobs", "user_memories",
+    "users",
+    "sessions",
+    "accounts",
+    "verification_tokens",
+    "password_reset_tokens",
+    "conversations",
+    "messages",
+    "chat_messages",
+    "documents",
+    "document_chunks",
+    "ingestion_jobs",
+    "user_memories",
 )
 
 #: Tables of the kit's own schema that not every generation has (the Feb-2026 one lacks them).
@@ -83,7 +93,8 @@ class Provenance:
             return "Migrated by the kit: it carries " + " and ".join(led.describe() for led in self.ledgers) + "."
         if self.ledgers:
             return (
-                "Not migrated by the kit: it carries " + " and ".join(led.describe() for led in self.ledgers)
+                "Not migrated by the kit: it carries "
+                + " and ".join(led.describe() for led in self.ledgers)
                 + "; the kit reads it as it is."
             )
         if self.opentier_tables:
@@ -91,11 +102,11 @@ class Provenance:
         return "Not migrated yet: no migration ledger and no OpenTier tables."
 
 
-def _exists(conn: "psycopg.Connection", table: str) -> bool:
+def _exists(conn: psycopg.Connection, table: str) -> bool:
     return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0]
 
 
-def _versions(conn: "psycopg.Connection", table: str, strict: bool) -> list:
+def _versions(conn: psycopg.Connection, table: str, strict: bool) -> list:
     import psycopg
 
     try:
@@ -106,7 +117,7 @@ def _versions(conn: "psycopg.Connection", table: str, strict: bool) -> list:
         return []  # an analyst who may not read a ledger can still read the data: the ledger is only reported
 
 
-def read(conn: "psycopg.Connection", folder: Path | str | None = None, *, strict: bool = False) -> Provenance:
+def read(conn: psycopg.Connection, folder: Path | str | None = None, *, strict: bool = False) -> Provenance:
     """The database's ledgers and OpenTier tables, on `conn` (read only; the caller's transaction state is its own).
 
     With `strict`, a ledger the user may not read raises psycopg's InsufficientPrivilege; else it counts as absent.
@@ -168,7 +179,7 @@ WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') ORDER BY 1
 """
 
 
-def listing(conn: "psycopg.Connection", prov: Provenance) -> list[str]:
+def listing(conn: psycopg.Connection, prov: Provenance) -> list[str]:
     """What `migrate status` lists for a database the kit did not migrate: each ledger's versions, then the catalog."""
     lines = []
     for led in prov.ledgers:

@@ -69,7 +69,7 @@ def _translate(context) -> Exception | None:
     return None
 
 
-def read_only_engine(url: str | None = None) -> "sqlalchemy.Engine":
+def read_only_engine(url: str | None = None) -> sqlalchemy.Engine:
     """An Engine on the database (`url`, `$DATABASE_URL`, else the embedded server) that only ever reads."""
     from sqlalchemy import event
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from .errors import UnknownNameError
 
@@ -88,9 +89,7 @@ class Table:
         for col in self.columns:
             if col.name == name:
                 return col
-        raise UnknownNameError(
-            f"Table {self.name!r} has no column {name!r}{suggest(name, self.column_names)}"
-        )
+        raise UnknownNameError(f"Table {self.name!r} has no column {name!r}{suggest(name, self.column_names)}")
 
 
 def quote_ident(name: str) -> str:
@@ -142,7 +141,7 @@ def _kind(typname: str, typtype: str, typcategory: str, elemname: str | None) ->
     return "text_cast"
 
 
-def catalog(engine: "sqlalchemy.Engine", only: str | None = None) -> dict[str, Table]:
+def catalog(engine: sqlalchemy.Engine, only: str | None = None) -> dict[str, Table]:
     """Every table and view of the current schema (or just the one named `only`), by name, with their columns."""
     with engine.connect() as conn:
         rows = conn.exec_driver_sql(_CATALOG_SQL, {"only": only}).all()
@@ -164,7 +163,7 @@ def catalog(engine: "sqlalchemy.Engine", only: str | None = None) -> dict[str, T
     }
 
 
-def table(engine: "sqlalchemy.Engine", name: str, tables: dict[str, Table] | None = None) -> Table:
+def table(engine: sqlalchemy.Engine, name: str, tables: dict[str, Table] | None = None) -> Table:
     """The table called `name`; UnknownNameError with the closest names suggested when absent."""
     found = catalog(engine, only=name) if tables is None else tables
     if name in found:

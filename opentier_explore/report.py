@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from . import config
 from .errors import ConfigError, ReportError
@@ -52,16 +52,19 @@ def _run(path: Path):
     import tempfile
 
     import nbformat
-    from nbclient import NotebookClient
-
     from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory(prefix="otk-") as sockets:
         # IPC sockets in a private directory: no TCP port, and no warning about unencrypted TCP.
         km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
         client = NotebookClient(
-            nb, km=km, timeout=CELL_TIMEOUT, kernel_name="python3", record_timing=False,
+            nb,
+            km=km,
+            timeout=CELL_TIMEOUT,
+            kernel_name="python3",
+            record_timing=False,
             resources={"metadata": {"path": str(path.parent)}},
         )
         try:
@@ -173,7 +176,9 @@ def refresh(names: Sequence[str] | None = None) -> list[Path]:
 def lab_command(extra_args: Sequence[str] = ()) -> list[str]:
     """The JupyterLab command line: the project as its root, opening on notebooks/, with the kit's settings."""
     cmd = [
-        sys.executable, "-m", "jupyterlab",
+        sys.executable,
+        "-m",
+        "jupyterlab",
         f"--ServerApp.root_dir={config.PROJECT_DIR}",
         f"--LabApp.default_url=/lab/tree/{config.notebooks_dir().name}",
         # The kit's settings overrides, read from the project rather than the user's home.

@@ -15,7 +15,8 @@ import functools
 import inspect
 import re
 import weakref
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import sqlalchemy
 from sqlalchemy import event
@@ -120,7 +121,7 @@ class Snapshot(sqlalchemy.Engine):
         """True once `close()` was called or the server ended the snapshot."""
         return self._anchor is None or self._anchor.closed
 
-    def __enter__(self) -> "Snapshot":
+    def __enter__(self) -> Snapshot:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -166,7 +167,7 @@ class Snapshot(sqlalchemy.Engine):
             self.delivered = True
 
 
-def snapshot(engine: "sqlalchemy.Engine | str | None" = None) -> Snapshot:
+def snapshot(engine: sqlalchemy.Engine | str | None = None) -> Snapshot:
     """A Snapshot of `engine` (an Engine from connect(), a URL, or None for connect()'s default) taken now."""
     if engine is None or isinstance(engine, str):
         from .db import connect

@@ -20,7 +20,7 @@ LOOSE_USER_LINKS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _query(engine: "sqlalchemy.Engine", sql: str, **params) -> pd.DataFrame:
+def _query(engine: sqlalchemy.Engine, sql: str, **params) -> pd.DataFrame:
     import sqlalchemy
 
     with engine.connect() as conn:
@@ -28,7 +28,7 @@ def _query(engine: "sqlalchemy.Engine", sql: str, **params) -> pd.DataFrame:
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def _tables(engine: "sqlalchemy.Engine") -> list[str]:
+def _tables(engine: sqlalchemy.Engine) -> list[str]:
     frame = _query(
         engine,
         """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -39,7 +39,7 @@ def _tables(engine: "sqlalchemy.Engine") -> list[str]:
 
 
 @consistent("engine")
-def table_sizes(engine: "sqlalchemy.Engine") -> pd.DataFrame:
+def table_sizes(engine: sqlalchemy.Engine) -> pd.DataFrame:
     """Exact row and column counts of every table (bookkeeping tables `_…` left out), largest first."""
     import sqlalchemy
 
@@ -60,7 +60,7 @@ def table_sizes(engine: "sqlalchemy.Engine") -> pd.DataFrame:
 
 
 @consistent("engine")
-def relations(engine: "sqlalchemy.Engine") -> pd.DataFrame:
+def relations(engine: sqlalchemy.Engine) -> pd.DataFrame:
     """Every foreign key (child column → parent, ON DELETE), then the text columns that point at users without one."""
     fks = _query(
         engine,
@@ -85,7 +85,7 @@ def relations(engine: "sqlalchemy.Engine") -> pd.DataFrame:
 
 
 @consistent("engine")
-def orphan_conversations(engine: "sqlalchemy.Engine") -> pd.Series:
+def orphan_conversations(engine: sqlalchemy.Engine) -> pd.Series:
     """How many conversations (and their chat messages) name a `user_id` that matches no user."""
     frame = _query(
         engine,
@@ -104,7 +104,7 @@ def orphan_conversations(engine: "sqlalchemy.Engine") -> pd.Series:
 
 
 @consistent("engine")
-def message_split(engine: "sqlalchemy.Engine") -> pd.Series:
+def message_split(engine: sqlalchemy.Engine) -> pd.Series:
     """How far `messages` (Rust API) and `chat_messages` (Intelligence service) diverge.
 
     `mirrored_share` is the share of chat messages that `messages` mirrors.
@@ -135,7 +135,7 @@ def message_split(engine: "sqlalchemy.Engine") -> pd.Series:
 
 
 @consistent("engine")
-def monthly_messages(engine: "sqlalchemy.Engine") -> pd.DataFrame:
+def monthly_messages(engine: sqlalchemy.Engine) -> pd.DataFrame:
     """Rows written per calendar month (UTC) to `chat_messages` and to `messages`."""
     frame = _query(
         engine,

@@ -8,8 +8,9 @@ names and definitions before it commits, and a failure rolls all of it back.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from .generate.common import Table
 
@@ -96,28 +97,37 @@ def chunks(table: Table, rows: int = _CHUNK_ROWS) -> Iterator[tuple[int, str | b
         yield 0, _BINARY_TRAILER
 
 
-def rebuildable(conn: "psycopg.Connection", tables: Iterable[str]) -> list[Rebuild]:
+def rebuildable(conn: psycopg.Connection, tables: Iterable[str]) -> list[Rebuild]:
     """The foreign keys, keys and secondary indexes of `tables`, in the order to recreate them."""
     names = list(tables)
     fks = conn.execute(
         """SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
              FROM pg_constraint c WHERE c.contype = 'f' AND c.conrelid = ANY(%s::regclass[])
-             ORDER BY 1, 2""", (names,)).fetchall()
+             ORDER BY 1, 2""",
+        (names,),
+    ).fetchall()
     keys = conn.execute(
         """SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
              FROM pg_constraint c WHERE c.contype IN ('p', 'u') AND c.conrelid = ANY(%s::regclass[])
-             ORDER BY 1, 2""", (names,)).fetchall()
+             ORDER BY 1, 2""",
+        (names,),
+    ).fetchall()
     idx = conn.execute(
         """SELECT i.indrelid::regclass::text, ic.relname, pg_get_indexdef(i.indexrelid)
              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
             WHERE i.indrelid = ANY(%s::regclass[])
               AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)
-            ORDER BY 1, 2""", (names,)).fetchall()
-    return ([Rebuild("key", t, n, d) for t, n, d in keys] + [Rebuild("index", t, n, d) for t, n, d in idx]
-            + [Rebuild("fk", t, n, d) for t, n, d in fks])
+            ORDER BY 1, 2""",
+        (names,),
+    ).fetchall()
+    return (
+        [Rebuild("key", t, n, d) for t, n, d in keys]
+        + [Rebuild("index", t, n, d) for t, n, d in idx]
+        + [Rebuild("fk", t, n, d) for t, n, d in fks]
+    )
 
 
-def drop(conn: "psycopg.Connection", items: list[Rebuild]) -> None:
+def drop(conn: psycopg.Connection, items: list[Rebuild]) -> None:
     """Drop foreign keys first, then indexes and keys."""
     for item in sorted(items, key=lambda r: r.kind != "fk"):
         conn.execute(item.drop_sql())

@@ -31,7 +31,7 @@ def _bar(enabled: bool, total: int, desc: str, unit: str):
 class Pipeline:
     """A worker thread owning the connection: COPYs tables and runs statements in the order they are queued."""
 
-    def __init__(self, conn: "psycopg.Connection", progress: bool = False) -> None:
+    def __init__(self, conn: psycopg.Connection, progress: bool = False) -> None:
         self._conn = conn
         self._progress = progress
         self._queue: queue.Queue = queue.Queue(maxsize=3)

@@ -115,7 +115,9 @@ def resolve(name_or_path: str) -> Path:
         )
     path = Path(name_or_path).expanduser()
     if not path.is_file():
-        raise SeedError(f"Profile file {str(path)!r} does not exist: copy one of seed/profiles/*.toml and point --profile at it.")
+        raise SeedError(
+            f"Profile file {str(path)!r} does not exist: copy one of seed/profiles/*.toml and point --profile at it."
+        )
     return path
 
 
@@ -134,7 +136,9 @@ def _check(where: str, key: str, value: Any) -> Any:
     kind, low, high = SPEC[key]
     if kind == "bool":
         if not isinstance(value, bool):
-            raise SeedError(f"Profile {where}: key {key!r} must be true or false, not {value!r}; fix it in the profile file.")
+            raise SeedError(
+                f"Profile {where}: key {key!r} must be true or false, not {value!r}; fix it in the profile file."
+            )
         return value
     if kind == "int":
         ok = isinstance(value, int) and not isinstance(value, bool)
@@ -158,7 +162,9 @@ def _check(where: str, key: str, value: Any) -> Any:
                 bounds = f" between {_num(low)} and {_num(high)}"
             elif low is not None:
                 bounds = f" ≥ {_num(low)}"
-        raise SeedError(f"Profile {where}: key {key!r} must be {want}{bounds}, not {value!r}; fix it in the profile file.")
+        raise SeedError(
+            f"Profile {where}: key {key!r} must be {want}{bounds}, not {value!r}; fix it in the profile file."
+        )
     return value
 
 
@@ -179,7 +185,7 @@ def parse(text: str, where: str = "<text>") -> Profile:
         raise SeedError(
             f"Profile {where}: key 'as_of' must be a TOML date-time with a time zone, e.g. 2026-06-30T00:00:00Z; fix it in the profile file."
         )
-    out["as_of"] = as_of.astimezone(dt.timezone.utc)
+    out["as_of"] = as_of.astimezone(dt.UTC)
     for key in flat:
         if key not in SPEC:
             raise SeedError(f"Profile {where}: unknown key {key!r}; remove it or fix its spelling.")
@@ -188,9 +194,13 @@ def parse(text: str, where: str = "<text>") -> Profile:
             raise SeedError(f"Profile {where}: key {key!r} is missing; copy it from one of seed/profiles/*.toml.")
         out[key] = _check(where, key, flat[key])
     if out["users.count"] > 0 and out["users.admins"] < 1:
-        raise SeedError(f"Profile {where}: key 'users.admins' must be ≥ 1 when there are users (admins review submissions).")
+        raise SeedError(
+            f"Profile {where}: key 'users.admins' must be ≥ 1 when there are users (admins review submissions)."
+        )
     if out["users.admins"] > out["users.count"]:
-        raise SeedError(f"Profile {where}: key 'users.admins' must not exceed 'users.count'; fix it in the profile file.")
+        raise SeedError(
+            f"Profile {where}: key 'users.admins' must not exceed 'users.count'; fix it in the profile file."
+        )
     if out["sessions.one_time_share"] + out["sessions.loyal_share"] > 1:
         raise SeedError(
             f"Profile {where}: keys 'sessions.one_time_share' and 'sessions.loyal_share' must add up to at most 1; fix them."
@@ -204,8 +214,12 @@ def load(name_or_path: str) -> Profile:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise SeedError(f"Profile file {str(path)!r} is not UTF-8 text: point --profile at a TOML profile file.") from None
+        raise SeedError(
+            f"Profile file {str(path)!r} is not UTF-8 text: point --profile at a TOML profile file."
+        ) from None
     except OSError as exc:
-        raise SeedError(f"Cannot read profile file {str(path)!r} ({exc.__class__.__name__}); check its permissions.") from None
+        raise SeedError(
+            f"Cannot read profile file {str(path)!r} ({exc.__class__.__name__}); check its permissions."
+        ) from None
     where = path.stem if path.parent == PROFILES_DIR else repr(str(path))
     return parse(text, where)

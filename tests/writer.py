@@ -28,7 +28,7 @@ class Writer(threading.Thread):
         self._started = threading.Event()
         self.error: BaseException | None = None
 
-    def __enter__(self) -> "Writer":
+    def __enter__(self) -> Writer:
         self.start()
         self._started.wait(30)
         return self
@@ -71,7 +71,9 @@ class Writer(threading.Thread):
         when_user = base_user + pd.Timedelta(seconds=i)
         with conn.transaction():
             conv = uuid.uuid4()
-            conn.execute("INSERT INTO conversations (id, user_id, title) VALUES (%s, %s, %s)", (conv, str(someone), tag))
+            conn.execute(
+                "INSERT INTO conversations (id, user_id, title) VALUES (%s, %s, %s)", (conv, str(someone), tag)
+            )
             parent = None
             for role in ("user", "assistant", "user"):
                 msg = uuid.uuid4()
@@ -82,7 +84,8 @@ class Writer(threading.Thread):
                 parent = msg
         with conn.transaction():
             admin = conn.execute(
-                "INSERT INTO users (email, role, created_at) VALUES (%s, 'admin', %s) RETURNING id", (f"{tag}@r.test", when_user)
+                "INSERT INTO users (email, role, created_at) VALUES (%s, 'admin', %s) RETURNING id",
+                (f"{tag}@r.test", when_user),
             ).fetchone()[0]
             conn.execute(
                 "INSERT INTO knowledge_submissions (contributor_id, title, content, status, reviewed_by, reviewed_at, created_at) "
@@ -91,7 +94,8 @@ class Writer(threading.Thread):
             )
         with conn.transaction():
             user = conn.execute(
-                "INSERT INTO users (email, role, created_at) VALUES (%s, 'user', %s) RETURNING id", (f"{tag}@s.test", when_user)
+                "INSERT INTO users (email, role, created_at) VALUES (%s, 'user', %s) RETURNING id",
+                (f"{tag}@s.test", when_user),
             ).fetchone()[0]
             conn.execute(
                 "INSERT INTO sessions (user_id, session_token, expires_at, role, created_at) VALUES (%s, %s, %s, 'user', %s)",

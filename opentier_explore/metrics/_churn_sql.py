@@ -12,17 +12,23 @@ _AS_OF = "CAST(:as_of AS timestamptz)"
 #: every activity event of a known user, as (user_id text, created_at)
 _EVENTS = {
     "sessions": "SELECT user_id::text AS user_id, created_at FROM sessions",
-    "chat": ("SELECT c.user_id, m.created_at FROM chat_messages m JOIN conversations c ON c.id = m.conversation_id "
-             "WHERE m.role = 'user' AND EXISTS (SELECT 1 FROM users x WHERE x.id::text = c.user_id)"),
+    "chat": (
+        "SELECT c.user_id, m.created_at FROM chat_messages m JOIN conversations c ON c.id = m.conversation_id "
+        "WHERE m.role = 'user' AND EXISTS (SELECT 1 FROM users x WHERE x.id::text = c.user_id)"
+    ),
 }
-_ORPHANS = ("SELECT count(*) AS n, count(DISTINCT c.user_id) AS k FROM chat_messages m JOIN conversations c ON c.id = m.conversation_id "
-            f"WHERE m.role = 'user' AND m.created_at <= {_AS_OF} AND NOT EXISTS (SELECT 1 FROM users x WHERE x.id::text = c.user_id)")
+_ORPHANS = (
+    "SELECT count(*) AS n, count(DISTINCT c.user_id) AS k FROM chat_messages m JOIN conversations c ON c.id = m.conversation_id "
+    f"WHERE m.role = 'user' AND m.created_at <= {_AS_OF} AND NOT EXISTS (SELECT 1 FROM users x WHERE x.id::text = c.user_id)"
+)
 
 
 def _ctes(activity: str) -> str:
-    return (f"WITH ev AS (SELECT * FROM ({_EVENTS[activity]}) e WHERE created_at <= {_AS_OF}), "
-            f"s AS (SELECT id, user_id, role, created_at, expires_at FROM sessions WHERE created_at <= {_AS_OF}), "
-            f"u AS (SELECT id, role, created_at FROM users WHERE created_at <= {_AS_OF}) ")
+    return (
+        f"WITH ev AS (SELECT * FROM ({_EVENTS[activity]}) e WHERE created_at <= {_AS_OF}), "
+        f"s AS (SELECT id, user_id, role, created_at, expires_at FROM sessions WHERE created_at <= {_AS_OF}), "
+        f"u AS (SELECT id, role, created_at FROM users WHERE created_at <= {_AS_OF}) "
+    )
 
 
 def _weeks(df: pd.DataFrame, col: str) -> pd.DatetimeIndex:
@@ -33,14 +39,21 @@ def aggregates(engine, as_of, window: int, activity: str) -> tuple:
     """(as_of, observed_from, weekly, sizes, act, churned, rate, activity per user, sessions per user, stale, orphans)."""
     from .churn import as_of_from
 
-    latest = _source.query(engine, f"SELECT greatest((SELECT max(created_at) FROM ({_EVENTS[activity]}) e), "
-                                   "(SELECT max(created_at) FROM users)) AS t")["t"].iloc[0]
+    latest = _source.query(
+        engine,
+        f"SELECT greatest((SELECT max(created_at) FROM ({_EVENTS[activity]}) e), "
+        "(SELECT max(created_at) FROM users)) AS t",
+    )["t"].iloc[0]
     as_of = as_of_from(as_of, latest)
     p = {"as_of": None if pd.isna(as_of) else as_of.to_pydatetime(), "window": window}
     q = _ctes(activity)
     first = _source.query(engine, q + "SELECT min(created_at) AS t FROM ev", p)["t"].iloc[0]
     observed_from = _source.utc(first)
-    w = _source.query(engine, q + f"SELECT {_WK.format('created_at')} AS w, count(DISTINCT user_id) AS n FROM ev GROUP BY 1 ORDER BY 1", p)
+    w = _source.query(
+        engine,
+        q + f"SELECT {_WK.format('created_at')} AS w, count(DISTINCT user_id) AS n FROM ev GROUP BY 1 ORDER BY 1",
+        p,
+    )
     weekly = pd.Series(w["n"].to_numpy(np.int64), index=_weeks(w, "w"))
     z = _source.query(engine, q + f"SELECT {_WK.format('created_at')} AS c, count(*) AS n FROM u GROUP BY 1", p)
     sizes = pd.Series(z["n"].to_numpy(np.int64), index=_weeks(z, "c"))
@@ -61,7 +74,9 @@ def aggregates(engine, as_of, window: int, activity: str) -> tuple:
         p,
     )
     if churned.empty:
-        churned = pd.DataFrame({"user_id": pd.Series(dtype=object), "last_active_at": pd.Series(dtype="datetime64[ns, UTC]")})
+        churned = pd.DataFrame(
+            {"user_id": pd.Series(dtype=object), "last_active_at": pd.Series(dtype="datetime64[ns, UTC]")}
+        )
     ends = _source.week_ends(observed_from, as_of)
     rows = _source.query(
         engine,
@@ -75,11 +90,24 @@ def aggregates(engine, as_of, window: int, activity: str) -> tuple:
         "SELECT e.t, seen.n AS users_seen, coalesce(act.n, 0) AS active FROM e JOIN seen USING (t) LEFT JOIN act USING (t) ORDER BY e.t",
         {**p, "ends": [t.to_pydatetime() for t in ends]},
     )
-    rate = pd.DataFrame({"users_seen": rows["users_seen"].to_numpy(np.int64) if len(rows) else [],
-                         "active": rows["active"].to_numpy(np.int64) if len(rows) else []}, index=ends)
-    apu = _per_user(engine, q + ", n AS (SELECT user_id, count(*) AS n FROM ev GROUP BY 1) "
-                    "SELECT u.id::text AS user_id, coalesce(n.n, 0) AS n FROM u LEFT JOIN n ON n.user_id = u.id::text", p)
-    spu = _per_user(engine, q + "SELECT u.id::text AS user_id, count(s.id) AS n FROM u LEFT JOIN s ON s.user_id = u.id GROUP BY u.id", p)
+    rate = pd.DataFrame(
+        {
+            "users_seen": rows["users_seen"].to_numpy(np.int64) if len(rows) else [],
+            "active": rows["active"].to_numpy(np.int64) if len(rows) else [],
+        },
+        index=ends,
+    )
+    apu = _per_user(
+        engine,
+        q + ", n AS (SELECT user_id, count(*) AS n FROM ev GROUP BY 1) "
+        "SELECT u.id::text AS user_id, coalesce(n.n, 0) AS n FROM u LEFT JOIN n ON n.user_id = u.id::text",
+        p,
+    )
+    spu = _per_user(
+        engine,
+        q + "SELECT u.id::text AS user_id, count(s.id) AS n FROM u LEFT JOIN s ON s.user_id = u.id GROUP BY u.id",
+        p,
+    )
     stale = _source.query(
         engine,
         q + "SELECT s.id::text AS session_id, s.user_id::text AS user_id, s.role::text AS session_role, "
@@ -98,5 +126,8 @@ def aggregates(engine, as_of, window: int, activity: str) -> tuple:
 
 def _per_user(engine, sql: str, p: dict) -> pd.Series:
     df = _source.query(engine, sql, p)
-    return pd.Series(df["n"].to_numpy(np.int64) if len(df) else [], index=df["user_id"].to_numpy(object) if len(df) else [],
-                     dtype=np.int64)
+    return pd.Series(
+        df["n"].to_numpy(np.int64) if len(df) else [],
+        index=df["user_id"].to_numpy(object) if len(df) else [],
+        dtype=np.int64,
+    )

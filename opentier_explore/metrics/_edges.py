@@ -8,7 +8,7 @@ the one before it (`lag(id)` over the conversation). So depth = number of messag
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd

@@ -36,7 +36,9 @@ def uuid_halves(values, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray] | 
     return _halves(joined, len(present), hi, lo, missing)
 
 
-def _halves(joined: bytes, m: int, hi: np.ndarray, lo: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def _halves(
+    joined: bytes, m: int, hi: np.ndarray, lo: np.ndarray, missing: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Fill hi/lo (rows not `missing`) from `m` UUID texts of 36 bytes back to back in `joined`; None if any is not canonical."""
     if any(joined[pos::36] != b"-" * m for pos in (8, 13, 18, 23)) or any(c in joined for c in b"ABCDEF"):
         return None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -58,7 +59,9 @@ def check_sql(engine, needs: Mapping[str, Sequence[str]], metric: str) -> None:
             raise _missing(metric, table, missing)
 
 
-def query(engine, sql: str, params: Mapping[str, Any] | None = None, settings: Mapping[str, str] | None = None) -> pd.DataFrame:
+def query(
+    engine, sql: str, params: Mapping[str, Any] | None = None, settings: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """The result of `sql` as a DataFrame, in a read-only transaction (with `settings` SET LOCAL for it alone)."""
     import sqlalchemy
 
@@ -81,7 +84,9 @@ def utc(values) -> pd.Series | pd.Timestamp:
         try:
             ts = pd.Timestamp(values)
         except (ValueError, TypeError, OverflowError):
-            raise ConfigError(f"{values!r} is not a point in time: pass e.g. '2025-09-01T00:00Z' or a pandas Timestamp.") from None
+            raise ConfigError(
+                f"{values!r} is not a point in time: pass e.g. '2025-09-01T00:00Z' or a pandas Timestamp."
+            ) from None
         return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     out = pd.to_datetime(pd.Series(values), utc=True)
     return out.astype("datetime64[ns, UTC]")

@@ -56,19 +56,33 @@ def _from_frames(chat: pd.DataFrame) -> pd.DataFrame:
     ids = chat["id"].astype(str)
     conv_of = pd.Series(chat["conversation_id"].astype(str).to_numpy(), index=ids.to_numpy())
     child = chat[chat["parent_id"].notna()]
-    same = conv_of.reindex(child["parent_id"].astype(str).to_numpy()).to_numpy() == child["conversation_id"].astype(str).to_numpy()
+    same = (
+        conv_of.reindex(child["parent_id"].astype(str).to_numpy()).to_numpy()
+        == child["conversation_id"].astype(str).to_numpy()
+    )
     child = child[same]
-    grouped = child.assign(
-        is_assistant=child["role"].astype(str).eq("assistant"), is_user=child["role"].astype(str).eq("user")
-    ).groupby(child["parent_id"].astype(str)).agg(n=("id", "size"), all_assistant=("is_assistant", "all"), all_user=("is_user", "all"))
+    grouped = (
+        child.assign(
+            is_assistant=child["role"].astype(str).eq("assistant"), is_user=child["role"].astype(str).eq("user")
+        )
+        .groupby(child["parent_id"].astype(str))
+        .agg(n=("id", "size"), all_assistant=("is_assistant", "all"), all_user=("is_user", "all"))
+    )
     grouped = grouped[grouped["n"] >= 2]
     kind = pd.Series("mixed", index=grouped.index)
     kind[grouped["all_user"]] = "edited_question"
     kind[grouped["all_assistant"]] = "regenerated_answer"
-    kids = grouped.assign(kind=kind).groupby("kind").agg(branch_points=("n", "size"), alternatives=("n", "sum")).reset_index()
+    kids = (
+        grouped.assign(kind=kind)
+        .groupby("kind")
+        .agg(branch_points=("n", "size"), alternatives=("n", "sum"))
+        .reset_index()
+    )
     roots = chat[chat["parent_id"].isna()].groupby(chat["conversation_id"].astype(str)).size()
     roots = roots[roots >= 2]
-    first = pd.DataFrame({"kind": ["edited_first_question"], "branch_points": [len(roots)], "alternatives": [int(roots.sum())]})
+    first = pd.DataFrame(
+        {"kind": ["edited_first_question"], "branch_points": [len(roots)], "alternatives": [int(roots.sum())]}
+    )
     return pd.concat([kids, first], ignore_index=True)
 
 

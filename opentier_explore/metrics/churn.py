@@ -88,8 +88,9 @@ def _check_args(window, activity) -> int:
 
 
 @consistent("src")
-def session_churn(src: _source.Source, as_of: "pd.Timestamp | str | None" = None, window: int = 28,
-                  activity: str = "chat") -> SessionChurn:
+def session_churn(
+    src: _source.Source, as_of: pd.Timestamp | str | None = None, window: int = 28, activity: str = "chat"
+) -> SessionChurn:
     """Weekly actives, cohort retention, churned users and churn rate from chat or login activity; stale role snapshots."""
     window = _check_args(window, activity)
     if _source.is_engine(src):
@@ -109,12 +110,20 @@ def _events(frames, activity: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(user_id, created_at) of every activity event of a known user, and of the orphans' events."""
     if activity == "sessions":
         s = frames["sessions"]
-        ev = pd.DataFrame({"user_id": s["user_id"].astype(object).to_numpy(), "created_at": _source.utc(s["created_at"]).to_numpy()})
+        ev = pd.DataFrame(
+            {"user_id": s["user_id"].astype(object).to_numpy(), "created_at": _source.utc(s["created_at"]).to_numpy()}
+        )
         return ev, ev.iloc[:0]
     m, c = frames["chat_messages"], frames["conversations"]
-    q = pd.DataFrame({"conversation_id": m["conversation_id"].astype(object).to_numpy(),
-                      "created_at": _source.utc(m["created_at"]).to_numpy()})[(m["role"].astype(object) == "user").to_numpy()]
-    owners = pd.DataFrame({"conversation_id": c["id"].astype(object).to_numpy(), "user_id": c["user_id"].astype(object).to_numpy()})
+    q = pd.DataFrame(
+        {
+            "conversation_id": m["conversation_id"].astype(object).to_numpy(),
+            "created_at": _source.utc(m["created_at"]).to_numpy(),
+        }
+    )[(m["role"].astype(object) == "user").to_numpy()]
+    owners = pd.DataFrame(
+        {"conversation_id": c["id"].astype(object).to_numpy(), "user_id": c["user_id"].astype(object).to_numpy()}
+    )
     q = q.merge(owners, on="conversation_id")[["user_id", "created_at"]]
     known = q["user_id"].isin(set(frames["users"]["id"].astype(object)))
     return q[known.to_numpy()], q[~known.to_numpy()]
@@ -130,7 +139,9 @@ def _aggregates(frames, as_of, window: int, activity: str) -> tuple:
     ev = pd.DataFrame({"user_id": ev["user_id"].to_numpy(object), "created_at": ev_created})
     ev = ev[ev["created_at"] <= as_of]
     orphans = orphans[(_source.utc(orphans["created_at"]) <= as_of).to_numpy()] if len(orphans) else orphans
-    usr = pd.DataFrame({"id": u["id"].astype(object).to_numpy(), "role": u["role"].astype(object).to_numpy(), "created_at": u_created})
+    usr = pd.DataFrame(
+        {"id": u["id"].astype(object).to_numpy(), "role": u["role"].astype(object).to_numpy(), "created_at": u_created}
+    )
     usr = usr[usr["created_at"] <= as_of]
     observed_from = ev["created_at"].min() if len(ev) else pd.NaT
     ev_week = _source.week_start(ev["created_at"])
@@ -140,7 +151,9 @@ def _aggregates(frames, as_of, window: int, activity: str) -> tuple:
 
     cohort = _source.week_start(usr["created_at"])
     sizes = cohort.value_counts()
-    joined = ev.assign(w=ev_week).merge(pd.DataFrame({"user_id": usr["id"].to_numpy(), "c": cohort.array}), on="user_id")
+    joined = ev.assign(w=ev_week).merge(
+        pd.DataFrame({"user_id": usr["id"].to_numpy(), "c": cohort.array}), on="user_id"
+    )
     joined["k"] = ((joined["w"] - joined["c"]) // _WEEK).astype(np.int64)
     act = joined.groupby(["c", "k"])["user_id"].nunique().reset_index(name="n")
 
@@ -164,18 +177,38 @@ def _aggregates(frames, as_of, window: int, activity: str) -> tuple:
     rate = pd.DataFrame({"users_seen": seen.astype(np.int64), "active": active_at}, index=ends)
 
     per_user = ev.groupby("user_id").size()
-    apu = pd.Series(per_user.reindex(usr["id"].to_numpy(), fill_value=0).to_numpy(np.int64), index=usr["id"].to_numpy(object))
-    ses = pd.DataFrame({"id": s["id"].astype(object).to_numpy(), "user_id": s["user_id"].astype(object).to_numpy(),
-                        "role": s["role"].astype(object).to_numpy(), "created_at": _source.utc(s["created_at"]).to_numpy(),
-                        "expires_at": _source.utc(s["expires_at"]).to_numpy()})
+    apu = pd.Series(
+        per_user.reindex(usr["id"].to_numpy(), fill_value=0).to_numpy(np.int64), index=usr["id"].to_numpy(object)
+    )
+    ses = pd.DataFrame(
+        {
+            "id": s["id"].astype(object).to_numpy(),
+            "user_id": s["user_id"].astype(object).to_numpy(),
+            "role": s["role"].astype(object).to_numpy(),
+            "created_at": _source.utc(s["created_at"]).to_numpy(),
+            "expires_at": _source.utc(s["expires_at"]).to_numpy(),
+        }
+    )
     ses = ses[ses["created_at"] <= as_of]
     spu = ses.groupby("user_id").size()
-    spu = pd.Series(spu.reindex(usr["id"].to_numpy(), fill_value=0).to_numpy(np.int64), index=usr["id"].to_numpy(object))
+    spu = pd.Series(
+        spu.reindex(usr["id"].to_numpy(), fill_value=0).to_numpy(np.int64), index=usr["id"].to_numpy(object)
+    )
 
-    live = ses[(ses["expires_at"] > as_of)].merge(usr[["id", "role"]].rename(columns={"id": "user_id", "role": "user_role"}), on="user_id")
+    live = ses[(ses["expires_at"] > as_of)].merge(
+        usr[["id", "role"]].rename(columns={"id": "user_id", "role": "user_role"}), on="user_id"
+    )
     stale = live[live["role"] != live["user_role"]]
-    stale = pd.DataFrame({"session_id": stale["id"], "user_id": stale["user_id"], "session_role": stale["role"],
-                          "user_role": stale["user_role"], "created_at": stale["created_at"], "expires_at": stale["expires_at"]})
+    stale = pd.DataFrame(
+        {
+            "session_id": stale["id"],
+            "user_id": stale["user_id"],
+            "session_role": stale["role"],
+            "user_role": stale["user_role"],
+            "created_at": stale["created_at"],
+            "expires_at": stale["expires_at"],
+        }
+    )
     orphan = (len(orphans), int(orphans["user_id"].nunique()) if len(orphans) else 0)
     return as_of, observed_from, weekly, sizes, act, churned, rate, apu, spu, stale, orphan
 
@@ -215,7 +248,9 @@ def _retention(sizes: pd.Series, act: pd.DataFrame, as_of, observed_from) -> tup
         ok = (row >= 0) & (k >= 0) & (k < n_off)
         grid[row[ok], k[ok]] = act["n"].to_numpy(float)[ok]
     cell = sizes.index.tz_convert(None).to_numpy()[:, None] + np.arange(n_off)[None, :] * _WEEK.to_timedelta64()
-    observable = cell + _WEEK.to_timedelta64() <= as_of.tz_convert(None).to_datetime64() if len(sizes) else cell.astype(bool)
+    observable = (
+        cell + _WEEK.to_timedelta64() <= as_of.tz_convert(None).to_datetime64() if len(sizes) else cell.astype(bool)
+    )
     if pd.isna(observed_from):
         observable &= False
     elif len(sizes):
@@ -225,11 +260,14 @@ def _retention(sizes: pd.Series, act: pd.DataFrame, as_of, observed_from) -> tup
 
 
 def _per_user(counts: pd.Series, name: str) -> pd.Series:
-    return pd.Series(counts.to_numpy(np.int64), index=pd.Index(counts.index.to_numpy(object), name="user_id"), name=name).sort_index()
+    return pd.Series(
+        counts.to_numpy(np.int64), index=pd.Index(counts.index.to_numpy(object), name="user_id"), name=name
+    ).sort_index()
 
 
-def assemble(as_of, observed_from, weekly, sizes, act, churned, rate, apu, spu, stale, orphan, *, window: int,
-             activity: str) -> SessionChurn:
+def assemble(
+    as_of, observed_from, weekly, sizes, act, churned, rate, apu, spu, stale, orphan, *, window: int, activity: str
+) -> SessionChurn:
     """The report from the path-independent aggregates, with the shared dtypes, orderings and missing cells."""
     observed_from = _source.utc(observed_from)
     observed_from = observed_from.floor("us") if not pd.isna(observed_from) else pd.NaT
@@ -239,8 +277,12 @@ def assemble(as_of, observed_from, weekly, sizes, act, churned, rate, apu, spu, 
     knowable = not pd.isna(observed_from) and not pd.isna(as_of) and as_of - pd.Timedelta(days=window) >= observed_from
     churned_out = None
     if knowable:
-        churned_out = pd.DataFrame({"user_id": churned["user_id"].astype("str").to_numpy(),
-                                    "last_active_at": _source.utc(churned["last_active_at"]).to_numpy()})
+        churned_out = pd.DataFrame(
+            {
+                "user_id": churned["user_id"].astype("str").to_numpy(),
+                "last_active_at": _source.utc(churned["last_active_at"]).to_numpy(),
+            }
+        )
         churned_out = churned_out.sort_values(["last_active_at", "user_id"], kind="stable").reset_index(drop=True)
 
     seen = rate["users_seen"].to_numpy(np.int64)
@@ -248,16 +290,41 @@ def assemble(as_of, observed_from, weekly, sizes, act, churned, rate, apu, spu, 
     shown = (rate.index - pd.Timedelta(days=window) >= observed_from) if len(rate) else np.zeros(0, bool)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(shown & (seen > 0), lost / np.maximum(seen, 1), np.nan)
-    churn_rate = pd.DataFrame({"users_seen": seen, "churned": pd.array(np.where(shown, lost, 0), dtype="Int64"),
-                               "churn_rate": share.astype(float)}, index=rate.index)
+    churn_rate = pd.DataFrame(
+        {
+            "users_seen": seen,
+            "churned": pd.array(np.where(shown, lost, 0), dtype="Int64"),
+            "churn_rate": share.astype(float),
+        },
+        index=rate.index,
+    )
     churn_rate.loc[~np.asarray(shown, bool), "churned"] = pd.NA
     churn_rate.index.name = "week_end"
 
-    stale = pd.DataFrame({
-        "session_id": stale["session_id"].astype("str").to_numpy(), "user_id": stale["user_id"].astype("str").to_numpy(),
-        "session_role": stale["session_role"].astype("str").to_numpy(), "user_role": stale["user_role"].astype("str").to_numpy(),
-        "created_at": _source.utc(stale["created_at"]).to_numpy(), "expires_at": _source.utc(stale["expires_at"]).to_numpy(),
-    })
+    stale = pd.DataFrame(
+        {
+            "session_id": stale["session_id"].astype("str").to_numpy(),
+            "user_id": stale["user_id"].astype("str").to_numpy(),
+            "session_role": stale["session_role"].astype("str").to_numpy(),
+            "user_role": stale["user_role"].astype("str").to_numpy(),
+            "created_at": _source.utc(stale["created_at"]).to_numpy(),
+            "expires_at": _source.utc(stale["expires_at"]).to_numpy(),
+        }
+    )
     stale = stale.sort_values(["created_at", "session_id"], kind="stable").reset_index(drop=True)
-    return SessionChurn(as_of, window, activity, observed_from, weekly_out, retention, sizes, churned_out, churn_rate,
-                        _per_user(apu, "n_events"), _per_user(spu, "n_sessions"), stale, int(orphan[0]), int(orphan[1]))
+    return SessionChurn(
+        as_of,
+        window,
+        activity,
+        observed_from,
+        weekly_out,
+        retention,
+        sizes,
+        churned_out,
+        churn_rate,
+        _per_user(apu, "n_events"),
+        _per_user(spu, "n_sessions"),
+        stale,
+        int(orphan[0]),
+        int(orphan[1]),
+    )

@@ -53,7 +53,7 @@ class ModerationLatency:
 
 
 @consistent("src")
-def moderation_latency(src: _source.Source, as_of: "pd.Timestamp | str | None" = None) -> ModerationLatency:
+def moderation_latency(src: _source.Source, as_of: pd.Timestamp | str | None = None) -> ModerationLatency:
     """Counts by status, latency percentiles, Kaplan-Meier median, weekly backlog, per-reviewer figures, inconsistent rows."""
     if _source.is_engine(src):
         _source.check_sql(src, _NEEDS, "moderation_latency")
@@ -82,7 +82,9 @@ def _from_frames(ks: pd.DataFrame, users: pd.DataFrame, as_of) -> ModerationLate
     reviewer = ks["reviewed_by"].astype(object).reset_index(drop=True)
     ids = ks["id"].astype(object).reset_index(drop=True)
     keep = (created <= as_of).to_numpy()
-    created, reviewed, status, reviewer, ids = (s[keep].reset_index(drop=True) for s in (created, reviewed, status, reviewer, ids))
+    created, reviewed, status, reviewer, ids = (
+        s[keep].reset_index(drop=True) for s in (created, reviewed, status, reviewer, ids)
+    )
     decided = status.isin(["approved", "rejected"]).to_numpy()
     has_rev = reviewed.notna().to_numpy()
     consistent = decided & has_rev & (reviewed >= created).fillna(False).to_numpy()
@@ -135,8 +137,16 @@ def _from_frames(ks: pd.DataFrame, users: pd.DataFrame, as_of) -> ModerationLate
     }
     bad = pd.concat(
         [
-            pd.DataFrame({"id": ids[m], "status": status[m], "created_at": created[m], "reviewed_at": reviewed[m],
-                          "reviewed_by": reviewer[m], "problem": name})
+            pd.DataFrame(
+                {
+                    "id": ids[m],
+                    "status": status[m],
+                    "created_at": created[m],
+                    "reviewed_at": reviewed[m],
+                    "reviewed_by": reviewer[m],
+                    "problem": name,
+                }
+            )
             for name, m in problems.items()
         ],
         ignore_index=True,
@@ -145,19 +155,30 @@ def _from_frames(ks: pd.DataFrame, users: pd.DataFrame, as_of) -> ModerationLate
     return _assemble(as_of, eff.value_counts(), pct, life, backlog, rev, bad)
 
 
-def _assemble(as_of, counts: pd.Series, pct, life: pd.DataFrame, backlog: pd.Series, rev: pd.DataFrame, bad: pd.DataFrame) -> ModerationLatency:
+def _assemble(
+    as_of, counts: pd.Series, pct, life: pd.DataFrame, backlog: pd.Series, rev: pd.DataFrame, bad: pd.DataFrame
+) -> ModerationLatency:
     """The report from the path-independent pieces, with the shared dtypes and orderings."""
     counts = counts.astype(np.int64)
     order = list(_KNOWN) + sorted(s for s in counts.index if s not in _KNOWN)
     by_status = counts.reindex(order, fill_value=0).astype(np.int64).rename("count").rename_axis("status")
-    percentiles = pd.Series([_source.seconds_to_timedelta(x) for x in pct], index=["p50", "p90", "p99"], name="latency",
-                            dtype="timedelta64[ns]")
+    percentiles = pd.Series(
+        [_source.seconds_to_timedelta(x) for x in pct],
+        index=["p50", "p90", "p99"],
+        name="latency",
+        dtype="timedelta64[ns]",
+    )
     life = life.sort_values("d").reset_index(drop=True)
     life_table = pd.DataFrame(
-        {"observed": life["observed"].astype(np.int64).to_numpy(), "censored": life["censored"].astype(np.int64).to_numpy()},
+        {
+            "observed": life["observed"].astype(np.int64).to_numpy(),
+            "censored": life["censored"].astype(np.int64).to_numpy(),
+        },
         index=pd.TimedeltaIndex([_source.seconds_to_timedelta(x) for x in life["d"]], name="duration").as_unit("ns"),
     )
-    km_median, km_curve = _kaplan_meier(life["d"].to_numpy(float), life["observed"].to_numpy(np.int64), life["censored"].to_numpy(np.int64))
+    km_median, km_curve = _kaplan_meier(
+        life["d"].to_numpy(float), life["observed"].to_numpy(np.int64), life["censored"].to_numpy(np.int64)
+    )
     rev = rev.assign(
         n_reviewed=rev["n_reviewed"].astype(np.int64),
         n_approved=rev["n_approved"].astype(np.int64),
@@ -168,10 +189,15 @@ def _assemble(as_of, counts: pd.Series, pct, life: pd.DataFrame, backlog: pd.Ser
         reviewed_by=rev["reviewed_by"].astype("str"),
     )
     rev = rev.sort_values(["n_reviewed", "reviewed_by"], ascending=[False, True], kind="stable")
-    by_reviewer = rev.set_index("reviewed_by")[["n_reviewed", "n_approved", "n_rejected", "median_latency", "p90_latency", "is_admin"]]
+    by_reviewer = rev.set_index("reviewed_by")[
+        ["n_reviewed", "n_approved", "n_rejected", "median_latency", "p90_latency", "is_admin"]
+    ]
     bad = bad.assign(
-        id=bad["id"].astype("str"), status=bad["status"].astype("str"), reviewed_by=bad["reviewed_by"].astype("str"),
-        created_at=_source.utc(bad["created_at"]).to_numpy(), reviewed_at=_source.utc(bad["reviewed_at"]).to_numpy(),
+        id=bad["id"].astype("str"),
+        status=bad["status"].astype("str"),
+        reviewed_by=bad["reviewed_by"].astype("str"),
+        created_at=_source.utc(bad["created_at"]).to_numpy(),
+        reviewed_at=_source.utc(bad["reviewed_at"]).to_numpy(),
         problem=pd.Categorical(bad["problem"], categories=list(PROBLEMS)),
     )
     bad = bad.sort_values(["problem", "id"], kind="stable").reset_index(drop=True)
@@ -207,7 +233,9 @@ def kaplan_meier(d: np.ndarray, observed: np.ndarray, censored: np.ndarray) -> t
 
 
 def _from_sql(engine, as_of) -> ModerationLatency:
-    latest = _source.query(engine, "SELECT greatest(max(created_at), max(reviewed_at)) AS t FROM knowledge_submissions")["t"].iloc[0]
+    latest = _source.query(
+        engine, "SELECT greatest(max(created_at), max(reviewed_at)) AS t FROM knowledge_submissions"
+    )["t"].iloc[0]
     as_of = _as_of(as_of, latest)
     if pd.isna(as_of):
         as_of_param = None
@@ -216,16 +244,29 @@ def _from_sql(engine, as_of) -> ModerationLatency:
     p = {"as_of": as_of_param}
     cte = _CTE
     counts = _source.query(engine, cte + "SELECT eff_status AS status, count(*) AS n FROM c GROUP BY eff_status", p)
-    counts = pd.Series(counts["n"].to_numpy(np.int64), index=counts["status"].astype(object).to_numpy()) if len(counts) else pd.Series(dtype=np.int64)
-    pct = _source.query(engine, cte + "SELECT percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY dur) AS q FROM c WHERE observed", p)["q"].iloc[0]
+    counts = (
+        pd.Series(counts["n"].to_numpy(np.int64), index=counts["status"].astype(object).to_numpy())
+        if len(counts)
+        else pd.Series(dtype=np.int64)
+    )
+    pct = _source.query(
+        engine,
+        cte + "SELECT percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY dur) AS q FROM c WHERE observed",
+        p,
+    )["q"].iloc[0]
     pct = [np.nan] * 3 if pct is None else [float(x) for x in pct]
     life = _source.query(
         engine,
-        cte + "SELECT dur AS d, count(*) FILTER (WHERE observed) AS observed, count(*) FILTER (WHERE censored) AS censored "
+        cte
+        + "SELECT dur AS d, count(*) FILTER (WHERE observed) AS observed, count(*) FILTER (WHERE censored) AS censored "
         "FROM c WHERE observed OR censored GROUP BY dur ORDER BY dur",
         p,
     )
-    life = life.astype({"d": float, "observed": np.int64, "censored": np.int64}) if len(life) else pd.DataFrame({"d": [], "observed": [], "censored": []})
+    life = (
+        life.astype({"d": float, "observed": np.int64, "censored": np.int64})
+        if len(life)
+        else pd.DataFrame({"d": [], "observed": [], "censored": []})
+    )
     first = _source.query(engine, cte + "SELECT min(created_at) AS t FROM c", p)["t"].iloc[0]
     ends = _source.week_ends(_source.utc(first), as_of)
     rows = _source.query(
@@ -245,7 +286,9 @@ def _from_sql(engine, as_of) -> ModerationLatency:
         p,
     )
     if rev.empty:
-        rev = pd.DataFrame(columns=["reviewed_by", "n_reviewed", "n_approved", "n_rejected", "median", "p90", "is_admin"])
+        rev = pd.DataFrame(
+            columns=["reviewed_by", "n_reviewed", "n_approved", "n_rejected", "median", "p90", "is_admin"]
+        )
     rev["median"] = rev["median"].astype(float)
     rev["p90"] = rev["p90"].astype(float)
     bad = _source.query(engine, cte + _BAD_SQL, p)

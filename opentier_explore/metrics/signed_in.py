@@ -22,10 +22,24 @@ from ..snapshots import consistent
 from . import _source
 
 _S = ("user_id", "created_at", "expires_at", "ip_address", "user_agent")
-_CLIENTS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Electron/", "OpenTier desktop"), ("Firefox/", "Firefox"),
-            ("Chrome/", "Chrome"), ("Safari/", "Safari"), ("curl/", "curl"), ("python-", "Python script"))
-_SYSTEMS = (("iPhone", "iOS"), ("iPad", "iPadOS"), ("Android", "Android"), ("Windows", "Windows"),
-            ("Mac OS X", "macOS"), ("Linux", "Linux"))
+_CLIENTS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Electron/", "OpenTier desktop"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+    ("curl/", "curl"),
+    ("python-", "Python script"),
+)
+_SYSTEMS = (
+    ("iPhone", "iOS"),
+    ("iPad", "iPadOS"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("Linux", "Linux"),
+)
 NO_AGENT = "none stored (OAuth sign-in)"
 
 
@@ -42,7 +56,7 @@ class SignedIn:
     addresses: pd.Series  # ip_address → live sessions
 
 
-def client_and_system(user_agent: "str | None") -> tuple[str, str]:
+def client_and_system(user_agent: str | None) -> tuple[str, str]:
     """(client, operating system) named from a User-Agent header; NO_AGENT for a missing one."""
     if user_agent is None or (not isinstance(user_agent, str) and pd.isna(user_agent)):
         return NO_AGENT, NO_AGENT
@@ -52,7 +66,7 @@ def client_and_system(user_agent: "str | None") -> tuple[str, str]:
 
 
 @consistent("src")
-def signed_in(src: _source.Source, as_of: "pd.Timestamp | str | None" = None) -> SignedIn:
+def signed_in(src: _source.Source, as_of: pd.Timestamp | str | None = None) -> SignedIn:
     """Live sessions at as_of: how many, whose, how they signed in, from which devices and addresses."""
     if _source.is_engine(src):
         _source.check_sql(src, {"sessions": _S}, "signed_in")
@@ -60,17 +74,31 @@ def signed_in(src: _source.Source, as_of: "pd.Timestamp | str | None" = None) ->
         as_of = _as_of(as_of, latest)
         p = {"as_of": None if pd.isna(as_of) else as_of.to_pydatetime()}
         where = "created_at <= CAST(:as_of AS timestamptz)"
-        head = _source.query(src, f"SELECT min(created_at) AS kept, count(DISTINCT user_id) FILTER (WHERE expires_at > "
-                                  f"CAST(:as_of AS timestamptz)) AS users FROM sessions WHERE {where}", p)
-        groups = _source.query(src, "SELECT host(ip_address) AS ip, user_agent, count(*) AS n FROM sessions "
-                                    f"WHERE {where} AND expires_at > CAST(:as_of AS timestamptz) GROUP BY 1, 2", p)
+        head = _source.query(
+            src,
+            f"SELECT min(created_at) AS kept, count(DISTINCT user_id) FILTER (WHERE expires_at > "
+            f"CAST(:as_of AS timestamptz)) AS users FROM sessions WHERE {where}",
+            p,
+        )
+        groups = _source.query(
+            src,
+            "SELECT host(ip_address) AS ip, user_agent, count(*) AS n FROM sessions "
+            f"WHERE {where} AND expires_at > CAST(:as_of AS timestamptz) GROUP BY 1, 2",
+            p,
+        )
         return _assemble(as_of, head["kept"].iloc[0], int(head["users"].iloc[0] or 0), groups)
     s = _source.frame(src, "sessions", _S, "signed_in")
     created = _source.utc(s["created_at"]).reset_index(drop=True)
     as_of = _as_of(as_of, created.max())
-    df = pd.DataFrame({"user_id": s["user_id"].astype(object).to_numpy(), "created_at": created,
-                       "expires_at": _source.utc(s["expires_at"]).reset_index(drop=True),
-                       "ip": s["ip_address"].astype(object).to_numpy(), "user_agent": s["user_agent"].astype(object).to_numpy()})
+    df = pd.DataFrame(
+        {
+            "user_id": s["user_id"].astype(object).to_numpy(),
+            "created_at": created,
+            "expires_at": _source.utc(s["expires_at"]).reset_index(drop=True),
+            "ip": s["ip_address"].astype(object).to_numpy(),
+            "user_agent": s["user_agent"].astype(object).to_numpy(),
+        }
+    )
     df = df[df["created_at"] <= as_of]
     live = df[df["expires_at"] > as_of]
     groups = live.groupby(["ip", "user_agent"], dropna=False).size().reset_index(name="n")
@@ -87,15 +115,22 @@ def _assemble(as_of, kept_from, users: int, groups: pd.DataFrame) -> SignedIn:
     agents = groups["user_agent"].astype(object).where(groups["user_agent"].notna(), None).tolist()
     n = groups["n"].to_numpy(np.int64)
     oauth = np.array([a is None and i is None for a, i in zip(agents, ip)], dtype=bool)
-    by = pd.Series([int(n[oauth].sum()), int(n[~oauth].sum())], index=pd.Index(
-        ["OAuth (no IP or user agent stored)", "password sign-in or refresh"], name="sign_in"), name="live_sessions")
+    by = pd.Series(
+        [int(n[oauth].sum()), int(n[~oauth].sum())],
+        index=pd.Index(["OAuth (no IP or user agent stored)", "password sign-in or refresh"], name="sign_in"),
+        name="live_sessions",
+    )
     names = [client_and_system(a) for a in agents]
     dev = pd.DataFrame({"client": [c for c, _ in names], "system": [s for _, s in names], "sessions": n})
     dev = dev.groupby(["client", "system"], as_index=False)["sessions"].sum()
-    dev = dev.sort_values(["sessions", "client", "system"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
+    dev = dev.sort_values(["sessions", "client", "system"], ascending=[False, True, True], kind="stable").reset_index(
+        drop=True
+    )
     dev["sessions"] = dev["sessions"].astype(np.int64)
     addr = pd.Series(n, index=["none stored" if i is None else str(i) for i in ip]).groupby(level=0).sum()
     addr = addr.sort_values(ascending=False, kind="stable").astype(np.int64)
-    addr = pd.Series(addr.to_numpy(np.int64), index=pd.Index(addr.index.to_numpy(object), name="ip_address"), name="live_sessions")
+    addr = pd.Series(
+        addr.to_numpy(np.int64), index=pd.Index(addr.index.to_numpy(object), name="ip_address"), name="live_sessions"
+    )
     kept = _source.utc(kept_from)
     return SignedIn(as_of, kept.floor("us") if not pd.isna(kept) else pd.NaT, int(n.sum()), users, by, dev, addr)

@@ -21,7 +21,7 @@ Conventions (both paths follow them exactly):
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd

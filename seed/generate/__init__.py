@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..profile import Profile
 from . import auth, chat, knowledge, people
@@ -10,8 +10,19 @@ from .common import Ctx, Table, make_ctx
 
 #: Tables in an order that satisfies every foreign key.
 TABLES = (
-    "users", "sessions", "accounts", "verification_tokens", "password_reset_tokens", "knowledge_submissions",
-    "documents", "document_chunks", "ingestion_jobs", "conversations", "chat_messages", "messages", "user_memories",
+    "users",
+    "sessions",
+    "accounts",
+    "verification_tokens",
+    "password_reset_tokens",
+    "knowledge_submissions",
+    "documents",
+    "document_chunks",
+    "ingestion_jobs",
+    "conversations",
+    "chat_messages",
+    "messages",
+    "user_memories",
 )
 
 

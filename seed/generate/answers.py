@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from .common import US, Ctx, esc, lognormal_us
+from .common import Ctx, esc, lognormal_us
 
 TOP_K = 5
 #: hybrid_search's reciprocal-rank fusion: vector_weight / (60 + vector rank) + keyword_weight / (60 + keyword rank),
@@ -39,8 +39,9 @@ def _picks(draws: list[int], avail: int) -> list[int]:
     return out
 
 
-def columns(ctx: Ctx, is_answer: np.ndarray, time: np.ndarray, asked: np.ndarray, failed: np.ndarray
-            ) -> tuple[Callable[[int, int], list[str]], Callable[[int, int], list[str]]]:
+def columns(
+    ctx: Ctx, is_answer: np.ndarray, time: np.ndarray, asked: np.ndarray, failed: np.ndarray
+) -> tuple[Callable[[int, int], list[str]], Callable[[int, int], list[str]]]:
     """Functions (start, stop) → the `sources` and `metadata` JSON of each message (every random draw made now).
 
     An answer cites the top chunks of global documents that existed when it was written (`asked`: its question's time).
@@ -57,8 +58,10 @@ def columns(ctx: Ctx, is_answer: np.ndarray, time: np.ndarray, asked: np.ndarray
     generation = np.where(failed, lognormal_us(rng, 900_000, 0.5, total), elapsed - retrieval)
     ptok = rng.integers(180, 700, total) + np.where(rag, rng.integers(500, 1600, total), 0)
     ctok = np.where(failed, 0, np.maximum(generation // 22_000, 8))
-    head = [esc(f'{{"chunk_id": "{c}", "document_id": "{d}", "relevance_score": ')
-            for c, d in zip(st["chunk_ids"].tolist(), st["chunk_doc"].tolist())]
+    head = [
+        esc(f'{{"chunk_id": "{c}", "document_id": "{d}", "relevance_score": ')
+        for c, d in zip(st["chunk_ids"].tolist(), st["chunk_doc"].tolist())
+    ]
     tail = [esc(f', "content": {j}}}') for j in st["chunk_json"]]
 
     # The scores take few distinct values (pairs of ranks): format each once.
@@ -81,13 +84,17 @@ def columns(ctx: Ctx, is_answer: np.ndarray, time: np.ndarray, asked: np.ndarray
             k = min(TOP_K, int(avail[i])) if rag[i] else 0
             avg = sum(scores[i, :k].tolist()) / k if k else 0.0
             if streamed[i]:
-                body = (f'"retrieval_time_ms": {r_s[j]}, "sources_retrieved": {k}, "avg_similarity": {avg!r}, '
-                        f'"generation_time_ms": {g_s[j]}, "total_time_ms": {t_s[j]}, "tokens_generated": {ctok[i]}')
+                body = (
+                    f'"retrieval_time_ms": {r_s[j]}, "sources_retrieved": {k}, "avg_similarity": {avg!r}, '
+                    f'"generation_time_ms": {g_s[j]}, "total_time_ms": {t_s[j]}, "tokens_generated": {ctok[i]}'
+                )
             else:
                 pt, ct = (int(ptok[i]), int(ctok[i])) if not failed[i] else (0, 0)
-                body = (f'"retrieval_time_ms": {r_s[j]}, "generation_time_ms": {g_s[j]}, "total_time_ms": {t_s[j]}, '
-                        f'"sources_retrieved": {k}, "avg_similarity": {avg!r}, "prompt_tokens": {pt}, '
-                        f'"completion_tokens": {ct}, "tokens_generated": {pt + ct}')
+                body = (
+                    f'"retrieval_time_ms": {r_s[j]}, "generation_time_ms": {g_s[j]}, "total_time_ms": {t_s[j]}, '
+                    f'"sources_retrieved": {k}, "avg_similarity": {avg!r}, "prompt_tokens": {pt}, '
+                    f'"completion_tokens": {ct}, "tokens_generated": {pt + ct}'
+                )
             out[i - a] = '{"metrics": {' + body + "}}"
         return out
 

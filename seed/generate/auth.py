@@ -30,11 +30,37 @@ def _accounts(ctx: Ctx) -> Table:
     prov = np.where(google, "google", "github").tolist()
     acc = [f"ya29.a0{t}" if g else f"gho_{t}" for g, t in zip(google.tolist(), acc_tok.tolist())]
     nulls = [None] * n
-    return Table("accounts", ["id", "user_id", "provider", "provider_account_id", "access_token", "refresh_token",
-                              "expires_at", "token_type", "scope", "id_token", "created_at", "updated_at"], [
-        uuids(rng, n).tolist(), st["user_ids"][user].tolist(), prov, provider_id.astype(str).tolist(), acc,
-        nulls, nulls, nulls, nulls, nulls, ts(at), ts(refreshed),
-    ])
+    return Table(
+        "accounts",
+        [
+            "id",
+            "user_id",
+            "provider",
+            "provider_account_id",
+            "access_token",
+            "refresh_token",
+            "expires_at",
+            "token_type",
+            "scope",
+            "id_token",
+            "created_at",
+            "updated_at",
+        ],
+        [
+            uuids(rng, n).tolist(),
+            st["user_ids"][user].tolist(),
+            prov,
+            provider_id.astype(str).tolist(),
+            acc,
+            nulls,
+            nulls,
+            nulls,
+            nulls,
+            nulls,
+            ts(at),
+            ts(refreshed),
+        ],
+    )
 
 
 def _verification(ctx: Ctx) -> Table:
@@ -49,10 +75,18 @@ def _verification(ctx: Ctx) -> Table:
     created[resent] += rng.integers(10 * MINUTE, 3 * DAY, int(resent.sum()))
     created = np.minimum(created, ctx.as_of - MINUTE)
     otp = rng.integers(0, 1_000_000, n)
-    return Table("verification_tokens", ["id", "user_id", "token", "otp", "expires_at", "created_at"], [
-        uuids(rng, n).tolist(), st["user_ids"][user].tolist(), _unique(tokens(rng, n, TOKEN_LENGTH)),
-        [f"{v:06d}" for v in otp.tolist()], ts(created + DAY), ts(created),
-    ])
+    return Table(
+        "verification_tokens",
+        ["id", "user_id", "token", "otp", "expires_at", "created_at"],
+        [
+            uuids(rng, n).tolist(),
+            st["user_ids"][user].tolist(),
+            _unique(tokens(rng, n, TOKEN_LENGTH)),
+            [f"{v:06d}" for v in otp.tolist()],
+            ts(created + DAY),
+            ts(created),
+        ],
+    )
 
 
 def _password_resets(ctx: Ctx) -> Table:
@@ -76,10 +110,17 @@ def _password_resets(ctx: Ctx) -> Table:
     order = np.argsort(user, kind="stable")
     user, created = user[order], created[order]
     n = len(user)
-    return Table("password_reset_tokens", ["id", "user_id", "token", "expires_at", "created_at"], [
-        uuids(rng, n).tolist(), st["user_ids"][user].tolist(), _unique(tokens(rng, n, TOKEN_LENGTH)),
-        ts(created + HOUR), ts(created),
-    ])
+    return Table(
+        "password_reset_tokens",
+        ["id", "user_id", "token", "expires_at", "created_at"],
+        [
+            uuids(rng, n).tolist(),
+            st["user_ids"][user].tolist(),
+            _unique(tokens(rng, n, TOKEN_LENGTH)),
+            ts(created + HOUR),
+            ts(created),
+        ],
+    )
 
 
 def _unique(values: np.ndarray) -> list[str]:
@@ -91,4 +132,3 @@ def _unique(values: np.ndarray) -> list[str]:
 def generate(ctx: Ctx) -> list[Table]:
     """Rows of accounts, verification_tokens and password_reset_tokens."""
     return [_accounts(ctx), _verification(ctx), _password_resets(ctx)]
-

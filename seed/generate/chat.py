@@ -63,7 +63,9 @@ def _fit(m: _Msgs, length: np.ndarray, start: np.ndarray, limit: int) -> None:
 
 
 def _concat(parts: list[_Msgs]) -> _Msgs:
-    return _Msgs(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("conv", "parent", "role", "time", "depth", "flag")))
+    return _Msgs(
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in ("conv", "parent", "role", "time", "depth", "flag"))
+    )
 
 
 def _branches(ctx: Ctx, m: _Msgs, base: int, among: np.ndarray) -> _Msgs:
@@ -80,8 +82,17 @@ def _branches(ctx: Ctx, m: _Msgs, base: int, among: np.ndarray) -> _Msgs:
     length = np.where(is_regen, 1 + 2 * more, 2 + 2 * more)
     length = np.maximum(np.minimum(length, maxd - m.depth[pick_] + 1), 1)
     delay = np.where(is_regen, lognormal_us(rng, 40 * US, 0.8, k), lognormal_us(rng, 180 * US, 1.0, k))
-    out = _chain(ctx, base, m.conv[pick_], m.parent[pick_], m.role[pick_], m.time[pick_] + delay, m.depth[pick_],
-                 length, np.where(is_regen, 1, 2))
+    out = _chain(
+        ctx,
+        base,
+        m.conv[pick_],
+        m.parent[pick_],
+        m.role[pick_],
+        m.time[pick_] + delay,
+        m.depth[pick_],
+        length,
+        np.where(is_regen, 1, 2),
+    )
     out.time = np.minimum(out.time, ctx.as_of)
     return out
 
@@ -132,14 +143,26 @@ def generate(ctx: Ctx) -> list[Table]:
     # Spines: question/answer turns, most conversations short (the services store no system prompt).
     maxd = ctx.p("conversations.max_depth")
     long = rng.random(n_conv) < ctx.p("conversations.long_share")
-    turns = np.where(long, rng.geometric(1 / ctx.p("conversations.long_mean_turns"), n_conv),
-                     rng.geometric(1 / ctx.p("conversations.short_mean_turns"), n_conv))
+    turns = np.where(
+        long,
+        rng.geometric(1 / ctx.p("conversations.long_mean_turns"), n_conv),
+        rng.geometric(1 / ctx.p("conversations.short_mean_turns"), n_conv),
+    )
     cap = maxd // 2
     over = turns > cap  # redrawn below the cap rather than clipped onto it (no spike at max_depth)
     turns[over] = 1 + (rng.random(int(over.sum())) * cap).astype(np.int64)
     length = np.maximum(2 * turns - (rng.random(n_conv) < ctx.p("conversations.unanswered_share")), 1)
-    spine = _chain(ctx, 0, np.arange(n_conv), np.full(n_conv, -1, dtype=np.int64), np.zeros(n_conv, np.int64),
-                   start.copy(), np.ones(n_conv, np.int64), length, np.zeros(n_conv, np.int64))
+    spine = _chain(
+        ctx,
+        0,
+        np.arange(n_conv),
+        np.full(n_conv, -1, dtype=np.int64),
+        np.zeros(n_conv, np.int64),
+        start.copy(),
+        np.ones(n_conv, np.int64),
+        length,
+        np.zeros(n_conv, np.int64),
+    )
     _fit(spine, length, start, limit)
     m = spine
     b1 = _branches(ctx, m, len(m.conv), np.arange(len(m.conv)))
@@ -156,28 +179,34 @@ def generate(ctx: Ctx) -> list[Table]:
     raw_questions, questions, answers_pool = _pools(ctx)
     pool_i = topic[m.conv] * _K + rng.integers(0, _K, total)
     failed = (m.role == _ASSISTANT) & (rng.random(total) < answers.FAILED_SHARE)
-    sources, meta = answers.columns(ctx, m.role == _ASSISTANT, m.time, np.where(m.parent >= 0, m.time[np.maximum(m.parent, 0)], m.time),
-                                    failed)
+    sources, meta = answers.columns(
+        ctx, m.role == _ASSISTANT, m.time, np.where(m.parent >= 0, m.time[np.maximum(m.parent, 0)], m.time), failed
+    )
 
     def content(rows: np.ndarray) -> list[str]:
-        return [questions[p] if r == _USER else answers.FAILED_TEXT if f else answers_pool[p]
-                for r, p, f in zip(m.role[rows].tolist(), pool_i[rows].tolist(), failed[rows].tolist())]
+        return [
+            questions[p] if r == _USER else answers.FAILED_TEXT if f else answers_pool[p]
+            for r, p, f in zip(m.role[rows].tolist(), pool_i[rows].tolist(), failed[rows].tolist())
+        ]
 
     def parents(a: int, b: int) -> list[str | None]:
         p = m.parent[a:b]
         return [None if q < 0 else v for q, v in zip(p.tolist(), ids[np.maximum(p, 0)].tolist())]
 
-    chat = Table("chat_messages", ["id", "conversation_id", "parent_id", "role", "content", "sources", "metadata",
-                                   "created_at"], [
-        Lazy(total, lambda a, b: ids[a:b].tolist()),
-        Lazy(total, lambda a, b: conv_ids[m.conv[a:b]].tolist()),
-        Lazy(total, parents),
-        Lazy(total, lambda a, b: [_ROLE[r] for r in m.role[a:b].tolist()]),
-        Lazy(total, lambda a, b: content(np.arange(a, b))),
-        Lazy(total, sources),
-        Lazy(total, meta),
-        Lazy(total, lambda a, b: ts(m.time[a:b])),
-    ])
+    chat = Table(
+        "chat_messages",
+        ["id", "conversation_id", "parent_id", "role", "content", "sources", "metadata", "created_at"],
+        [
+            Lazy(total, lambda a, b: ids[a:b].tolist()),
+            Lazy(total, lambda a, b: conv_ids[m.conv[a:b]].tolist()),
+            Lazy(total, parents),
+            Lazy(total, lambda a, b: [_ROLE[r] for r in m.role[a:b].tolist()]),
+            Lazy(total, lambda a, b: content(np.arange(a, b))),
+            Lazy(total, sources),
+            Lazy(total, meta),
+            Lazy(total, lambda a, b: ts(m.time[a:b])),
+        ],
+    )
 
     # The web client creates 'New Chat', then renames it to the first question's first 50 characters.
     first_q = pool_i[group_starts(length)]
@@ -186,23 +215,36 @@ def generate(ctx: Ctx) -> list[Table]:
     titles = ["New Chat" if u else esc(title_of(raw_questions[q])) for u, q in zip(untitled.tolist(), first_q.tolist())]
     updated = np.where(untitled, start, renamed_at)
     conv_meta = np.where(rng.random(n_conv) < NULL_METADATA_SHARE, "null", "{}").tolist()
-    convs = Table("conversations", ["id", "user_id", "title", "metadata", "created_at", "updated_at"], [
-        conv_ids.tolist(), user_txt.tolist(), titles, conv_meta, ts(start), ts(updated),
-    ])
+    convs = Table(
+        "conversations",
+        ["id", "user_id", "title", "metadata", "created_at", "updated_at"],
+        [
+            conv_ids.tolist(),
+            user_txt.tolist(),
+            titles,
+            conv_meta,
+            ts(start),
+            ts(updated),
+        ],
+    )
     last_msg = start.copy()
     np.maximum.at(last_msg, m.conv, m.time)
     # The Rust API mirrored the linear part of early conversations into `messages`, then stopped.
     cutoff = ctx.start + int(ctx.p("conversations.mirror_share") * (ctx.as_of - ctx.start))
     mir = np.flatnonzero(start[m.conv[:n_spine]] < cutoff)
     mir_ids = uuids(rng, len(mir))
-    messages = Table("messages", ["id", "conversation_id", "role", "content", "metadata", "created_at"], [
-        Lazy(len(mir), lambda a, b: mir_ids[a:b].tolist()),
-        Lazy(len(mir), lambda a, b: conv_ids[m.conv[mir[a:b]]].tolist()),
-        Lazy(len(mir), lambda a, b: [_ROLE[r] for r in m.role[mir[a:b]].tolist()]),
-        Lazy(len(mir), lambda a, b: content(mir[a:b])),
-        Lazy(len(mir), lambda a, b: ['{"source": "api"}'] * (b - a)),
-        Lazy(len(mir), lambda a, b: ts(m.time[mir[a:b]])),
-    ])
+    messages = Table(
+        "messages",
+        ["id", "conversation_id", "role", "content", "metadata", "created_at"],
+        [
+            Lazy(len(mir), lambda a, b: mir_ids[a:b].tolist()),
+            Lazy(len(mir), lambda a, b: conv_ids[m.conv[mir[a:b]]].tolist()),
+            Lazy(len(mir), lambda a, b: [_ROLE[r] for r in m.role[mir[a:b]].tolist()]),
+            Lazy(len(mir), lambda a, b: content(mir[a:b])),
+            Lazy(len(mir), lambda a, b: ['{"source": "api"}'] * (b - a)),
+            Lazy(len(mir), lambda a, b: ts(m.time[mir[a:b]])),
+        ],
+    )
     return [convs, chat, messages, _memories(ctx, owner, last_msg, topic)]
 
 
@@ -226,8 +268,12 @@ def _faults(ctx: Ctx, m: _Msgs) -> None:
             m.parent[r] = child  # root ↔ child: a two-message cycle inside one conversation
 
 
-_MEMORY_STYLES = ("- User prefers concise answers with code examples.", "- User likes step-by-step explanations.",
-                  "- User asks for sources and links.", "- User prefers answers in plain language.")
+_MEMORY_STYLES = (
+    "- User prefers concise answers with code examples.",
+    "- User likes step-by-step explanations.",
+    "- User asks for sources and links.",
+    "- User prefers answers in plain language.",
+)
 
 
 def _memories(ctx: Ctx, owner: np.ndarray, updated: np.ndarray, topic: np.ndarray) -> Table:
@@ -251,10 +297,22 @@ def _memories(ctx: Ctx, owner: np.ndarray, updated: np.ndarray, topic: np.ndarra
     style = rng.integers(0, len(_MEMORY_STYLES), n)
     mem = []
     for u, o, k, s_ in zip(who.tolist(), other.tolist(), n_facts.tolist(), style.tolist()):
-        facts = [_MEMORY_STYLES[s_], f"- User is interested in {topics[fav[u]]}.", f"- User works with {topics[o[0]]}.",
-                 f"- User is learning {topics[o[1]]}.", f"- User asked about {topics[o[2]]} before."]
+        facts = [
+            _MEMORY_STYLES[s_],
+            f"- User is interested in {topics[fav[u]]}.",
+            f"- User works with {topics[o[0]]}.",
+            f"- User is learning {topics[o[1]]}.",
+            f"- User asked about {topics[o[2]]} before.",
+        ]
         mem.append(esc("\n".join(facts[:k])))
     meta = ["{}"] * n
-    return Table("user_memories", ["user_id", "memory", "metadata", "updated_at"], [
-        st["user_ids"][who].tolist(), mem, meta, ts(last[who]),
-    ])
+    return Table(
+        "user_memories",
+        ["user_id", "memory", "metadata", "updated_at"],
+        [
+            st["user_ids"][who].tolist(),
+            mem,
+            meta,
+            ts(last[who]),
+        ],
+    )

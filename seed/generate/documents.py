@@ -14,17 +14,36 @@ CHUNK_SIZE = 512  # characters (engine/ingestion/chunker.py)
 CHUNK_OVERLAP = 50
 _DIM = 384
 #: the admin's requested resource type (documents.metadata.original_type) → the stored protobuf enum name
-DOCUMENT_TYPES = {"text": "DOCUMENT_TYPE_TEXT", "markdown": "DOCUMENT_TYPE_MARKDOWN", "url": "DOCUMENT_TYPE_HTML",
-                  "html": "DOCUMENT_TYPE_HTML", "pdf": "DOCUMENT_TYPE_PDF", "code": "DOCUMENT_TYPE_CODE"}
+DOCUMENT_TYPES = {
+    "text": "DOCUMENT_TYPE_TEXT",
+    "markdown": "DOCUMENT_TYPE_MARKDOWN",
+    "url": "DOCUMENT_TYPE_HTML",
+    "html": "DOCUMENT_TYPE_HTML",
+    "pdf": "DOCUMENT_TYPE_PDF",
+    "code": "DOCUMENT_TYPE_CODE",
+}
 _UPLOAD_TYPES = ("text", "markdown", "url", "pdf", "html", "code")
 _UPLOAD_W = (0.25, 0.25, 0.2, 0.15, 0.1, 0.05)
 _SUBMISSION_TYPE = {"text": "text", "url": "url", "pdf": "pdf", "repo": "code"}
-_TITLE = ("A practical guide to {t}", "{t} cheat sheet", "Notes on {t}", "{t}: common pitfalls",
-          "Understanding {t}", "{t} in production", "Getting started with {t}", "{t} FAQ")
+_TITLE = (
+    "A practical guide to {t}",
+    "{t} cheat sheet",
+    "Notes on {t}",
+    "{t}: common pitfalls",
+    "Understanding {t}",
+    "{t} in production",
+    "Getting started with {t}",
+    "{t} FAQ",
+)
 #: what the service stores in `errors` when a document fails (str(exception) or "Validation error: …")
-JOB_ERRORS = ("Validation error: Content too short (minimum 10 characters)", "Failed to fetch URL: timed out",
-              "Validation error: Unsupported content type", "Embedding service unavailable",
-              "Validation error: Content exceeds maximum size", "PDF extraction failed: file is encrypted")
+JOB_ERRORS = (
+    "Validation error: Content too short (minimum 10 characters)",
+    "Failed to fetch URL: timed out",
+    "Validation error: Unsupported content type",
+    "Embedding service unavailable",
+    "Validation error: Content exceeds maximum size",
+    "PDF extraction failed: file is encrypted",
+)
 
 
 def chunk(sentences: list[str]) -> list[str]:
@@ -61,11 +80,13 @@ def _texts(ctx: Ctx, topic: np.ndarray, n_chunks: np.ndarray) -> list[list[str]]
     pick_s = rng.integers(0, len(sents), total)
     pick_t = rng.integers(0, len(topics), total)
     doc = np.repeat(np.arange(len(topic)), n_sent)
-    texts = [sents[s].format(topic=topics[topic[d]], topic2=topics[t])
-             for s, t, d in zip(pick_s.tolist(), pick_t.tolist(), doc.tolist())]
+    texts = [
+        sents[s].format(topic=topics[topic[d]], topic2=topics[t])
+        for s, t, d in zip(pick_s.tolist(), pick_t.tolist(), doc.tolist())
+    ]
     out, a = [], 0
     for k in n_sent.tolist():
-        out.append(chunk(texts[a:a + k]))
+        out.append(chunk(texts[a : a + k]))
         a += k
     return out
 
@@ -76,7 +97,7 @@ def vector_binary(emb: np.ndarray) -> list[bytes]:
     head = struct.pack(">hh", dim, 0)
     raw = np.ascontiguousarray(emb, dtype=">f4").tobytes()
     size = 4 * dim
-    return [head + raw[i * size:(i + 1) * size] for i in range(m)]
+    return [head + raw[i * size : (i + 1) * size] for i in range(m)]
 
 
 def _plan(ctx: Ctx) -> dict:
@@ -91,13 +112,22 @@ def _plan(ctx: Ctx) -> dict:
     s_owner, s_created = st["session_owner"], st["session_created"]
     admin_logins = np.flatnonzero(st["admin"][s_owner]) if len(s_owner) else np.zeros(0, np.int64)
     login = admin_logins[rng.integers(0, len(admin_logins), n_up)] if len(admin_logins) else np.zeros(0, np.int64)
-    owner = np.concatenate([admins[rng.integers(0, len(admins), n_init)] if n_init else np.zeros(0, np.int64),
-                            s_owner[login], st["sub_reviewer"][approved]])
-    created = np.concatenate([
-        ctx.start + rng.integers(0, 3 * DAY, n_init),
-        np.minimum(s_created[login] + rng.integers(MINUTE, 20 * MINUTE, n_up), ctx.as_of - 2 * MINUTE),
-        np.minimum(st["sub_reviewed"][approved] + rng.integers(MINUTE, 10 * MINUTE, len(approved)), ctx.as_of - 2 * MINUTE),
-    ])
+    owner = np.concatenate(
+        [
+            admins[rng.integers(0, len(admins), n_init)] if n_init else np.zeros(0, np.int64),
+            s_owner[login],
+            st["sub_reviewer"][approved],
+        ]
+    )
+    created = np.concatenate(
+        [
+            ctx.start + rng.integers(0, 3 * DAY, n_init),
+            np.minimum(s_created[login] + rng.integers(MINUTE, 20 * MINUTE, n_up), ctx.as_of - 2 * MINUTE),
+            np.minimum(
+                st["sub_reviewed"][approved] + rng.integers(MINUTE, 10 * MINUTE, len(approved)), ctx.as_of - 2 * MINUTE
+            ),
+        ]
+    )
     kind = [_UPLOAD_TYPES[i] for i in pick(rng, _UPLOAD_TYPES, n_base, _UPLOAD_W).tolist()]
     kind += [_SUBMISSION_TYPE[("text", "url", "pdf", "repo")[r]] for r in st["sub_type"][approved].tolist()]
     up_global = rng.random(n_up) < ctx.p("documents.global_share")
@@ -118,37 +148,67 @@ def _jobs(ctx: Ctx, n_docs: int, doc_owner, doc_created, n_chunks) -> tuple[Tabl
     n_failed = int(round(share / (1 - share) * n_docs)) if share < 1 and len(admins) else 0
     n_part = min(ctx.p("ingestion_jobs.partial"), n_docs)
     n_proc, n_queue = (ctx.p("ingestion_jobs.processing"), ctx.p("ingestion_jobs.queued")) if len(admins) else (0, 0)
-    f_owner = admins[rng.integers(0, len(admins), n_failed + n_proc + n_queue)] if len(admins) else np.zeros(0, np.int64)
-    f_start = np.concatenate([
-        ctx.start + (rng.random(n_failed) * (ctx.as_of - 2 * HOUR - ctx.start)).astype(np.int64),
-        ctx.as_of - rng.integers(30 * US, 4 * MINUTE, n_proc),
-        ctx.as_of - rng.integers(5 * US, 60 * US, n_queue),
-    ])
+    f_owner = (
+        admins[rng.integers(0, len(admins), n_failed + n_proc + n_queue)] if len(admins) else np.zeros(0, np.int64)
+    )
+    f_start = np.concatenate(
+        [
+            ctx.start + (rng.random(n_failed) * (ctx.as_of - 2 * HOUR - ctx.start)).astype(np.int64),
+            ctx.as_of - rng.integers(30 * US, 4 * MINUTE, n_proc),
+            ctx.as_of - rng.integers(5 * US, 60 * US, n_queue),
+        ]
+    )
     lead = rng.integers(200_000, 3 * US, n_docs)  # the job row is written, then the document
     owner = np.concatenate([doc_owner, f_owner])
     started = np.concatenate([doc_created - lead, f_start])
-    status = np.array(["completed"] * n_docs + ["failed"] * n_failed + ["processing"] * n_proc + ["queued"] * n_queue,
-                      dtype=object)
+    status = np.array(
+        ["completed"] * n_docs + ["failed"] * n_failed + ["processing"] * n_proc + ["queued"] * n_queue, dtype=object
+    )
     partial = rng.choice(n_docs, size=n_part, replace=False) if n_part else np.zeros(0, np.int64)
     status[partial] = "partial"
     n = len(owner)
     processed = np.isin(status, ("completed", "partial")).astype(np.int64)
     failed = np.isin(status, ("failed", "partial")).astype(np.int64)
     ended = processed + failed > 0
-    took = np.concatenate([lognormal_us(rng, 2 * US, 0.6, n_docs) + n_chunks * lognormal_us(rng, 250_000, 0.5, n_docs),
-                           lognormal_us(rng, 4 * US, 1.0, n - n_docs)])
+    took = np.concatenate(
+        [
+            lognormal_us(rng, 2 * US, 0.6, n_docs) + n_chunks * lognormal_us(rng, 250_000, 0.5, n_docs),
+            lognormal_us(rng, 4 * US, 1.0, n - n_docs),
+        ]
+    )
     took[:n_docs] += lead
     completed = np.minimum(started + took, ctx.as_of - MINUTE)
     err = rng.integers(0, len(JOB_ERRORS), n)
     errors = [json.dumps([JOB_ERRORS[e]]) if f else "[]" for f, e in zip(failed.tolist(), err.tolist())]
     progress = 100.0 * (processed + failed)  # the service's (processed + failed) / total_documents × 100
     ids = uuids(rng, n)
-    table = Table("ingestion_jobs", ["id", "user_id", "status", "total_documents", "processed_documents",
-                                     "failed_documents", "errors", "progress_percent", "started_at", "completed_at"], [
-        ids.tolist(), st["user_ids"][owner].tolist(), status.tolist(), ["1"] * n, processed.astype(str).tolist(),
-        failed.astype(str).tolist(), errors, [repr(float(p)) for p in progress.tolist()], ts(started),
-        ts_or_null(completed, ended),
-    ])
+    table = Table(
+        "ingestion_jobs",
+        [
+            "id",
+            "user_id",
+            "status",
+            "total_documents",
+            "processed_documents",
+            "failed_documents",
+            "errors",
+            "progress_percent",
+            "started_at",
+            "completed_at",
+        ],
+        [
+            ids.tolist(),
+            st["user_ids"][owner].tolist(),
+            status.tolist(),
+            ["1"] * n,
+            processed.astype(str).tolist(),
+            failed.astype(str).tolist(),
+            errors,
+            [repr(float(p)) for p in progress.tolist()],
+            ts(started),
+            ts_or_null(completed, ended),
+        ],
+    )
     return table, ids[:n_docs]
 
 
@@ -181,22 +241,57 @@ def generate(ctx: Ctx) -> tuple[Table, Table, Table]:
         src.append(f"https://docs.example.org/{_slug(title)}" if kind == "url" else None)
         metas.append(esc(json.dumps({"title": title, "original_type": kind, "job_id": str(job_ids[i])})))
         contents.append(esc(_join(texts[i])))
-    docs = Table("documents", ["id", "user_id", "title", "content", "document_type", "source_url", "metadata",
-                               "is_global", "created_at", "updated_at"], [
-        ids.tolist(), st["user_ids"][plan["owner"]].tolist(), [esc(t) for t in plan["titles"]], contents,
-        [DOCUMENT_TYPES[k] for k in plan["kind"]], src, metas, np.where(plan["is_global"], "t", "f").tolist(),
-        ts(plan["created"]), ts(plan["created"]),
-    ])
+    docs = Table(
+        "documents",
+        [
+            "id",
+            "user_id",
+            "title",
+            "content",
+            "document_type",
+            "source_url",
+            "metadata",
+            "is_global",
+            "created_at",
+            "updated_at",
+        ],
+        [
+            ids.tolist(),
+            st["user_ids"][plan["owner"]].tolist(),
+            [esc(t) for t in plan["titles"]],
+            contents,
+            [DOCUMENT_TYPES[k] for k in plan["kind"]],
+            src,
+            metas,
+            np.where(plan["is_global"], "t", "f").tolist(),
+            ts(plan["created"]),
+            ts(plan["created"]),
+        ],
+    )
     meta_of = [json.dumps({"document_id": str(d), "title": t}) for d, t in zip(ids.tolist(), plan["titles"])]
-    chunks = Table("document_chunks", ["id", "document_id", "content", "chunk_index", "embedding", "metadata",
-                                       "created_at"], [
-        chunk_ids.tolist(), ids[doc_of].tolist(), chunk_text, chunk_index.tolist(), emb_bin,
-        [meta_of[d] for d in doc_of.tolist()], chunk_created.tolist(),
-    ], types=["uuid", "uuid", "text", "int4", "vector", "jsonb", "timestamptz"])
+    chunks = Table(
+        "document_chunks",
+        ["id", "document_id", "content", "chunk_index", "embedding", "metadata", "created_at"],
+        [
+            chunk_ids.tolist(),
+            ids[doc_of].tolist(),
+            chunk_text,
+            chunk_index.tolist(),
+            emb_bin,
+            [meta_of[d] for d in doc_of.tolist()],
+            chunk_created.tolist(),
+        ],
+        types=["uuid", "uuid", "text", "int4", "vector", "jsonb", "timestamptz"],
+    )
     citable = np.flatnonzero(has_emb & plan["is_global"][doc_of])  # what hybrid_search finds for any user
     order = citable[np.argsort(chunk_created[citable], kind="stable")]
-    st.update(chunk_ids=chunk_ids[order], chunk_doc=ids[doc_of][order], chunk_created=chunk_created[order],
-              chunk_topic=topic[doc_of][order], chunk_json=[json.dumps(chunk_text[i]) for i in order.tolist()])
+    st.update(
+        chunk_ids=chunk_ids[order],
+        chunk_doc=ids[doc_of][order],
+        chunk_created=chunk_created[order],
+        chunk_topic=topic[doc_of][order],
+        chunk_json=[json.dumps(chunk_text[i]) for i in order.tolist()],
+    )
     return docs, chunks, jobs
 
 
@@ -204,4 +299,4 @@ def _join(chunks: list[str]) -> str:
     """The document text the chunks were cut from (each chunk after the first repeats the overlap)."""
     if not chunks:
         return ""
-    return chunks[0] + "".join(" " + c[CHUNK_OVERLAP + 1:] for c in chunks[1:])
+    return chunks[0] + "".join(" " + c[CHUNK_OVERLAP + 1 :] for c in chunks[1:])

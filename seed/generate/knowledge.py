@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
-import struct
 
 import numpy as np
 
 from . import documents
-from .common import DAY, HOUR, MINUTE, Ctx, Table, esc, exp, ints, pick, stable, ts, ts_or_null, uuids, weekday, words
+from .common import DAY, HOUR, Ctx, Table, esc, exp, pick, ts, ts_or_null, uuids, weekday, words
 
 _RESOURCE = ("text", "url", "pdf", "repo")
 _RESOURCE_W = (0.35, 0.35, 0.2, 0.1)
-_TITLE = ("A practical guide to {t}", "{t} cheat sheet", "Notes on {t}", "{t}: common pitfalls",
-          "Understanding {t}", "{t} in production", "Getting started with {t}", "{t} FAQ")
+_TITLE = (
+    "A practical guide to {t}",
+    "{t} cheat sheet",
+    "Notes on {t}",
+    "{t}: common pitfalls",
+    "Understanding {t}",
+    "{t} in production",
+    "Getting started with {t}",
+    "{t} FAQ",
+)
 _APPROVED_FEEDBACK = ("Thanks, approved.", "Great resource, added to the knowledge base.", "Approved with minor edits.")
 
 
@@ -53,7 +60,9 @@ def _submissions(ctx: Ctx) -> Table:
     reviewer = admins[reviewer_i] if n else np.zeros(0, np.int64)
     med = ctx.p("submissions.median_review_hours") * HOUR
     latency = med * exp(ctx.p("submissions.review_sigma") * rng.standard_normal(n))
-    latency = np.where(reviewer_i == slow, latency * ctx.p("submissions.slow_reviewer_factor"), latency).astype(np.int64)
+    latency = np.where(reviewer_i == slow, latency * ctx.p("submissions.slow_reviewer_factor"), latency).astype(
+        np.int64
+    )
     reviewed = created + latency
     wd = weekday(reviewed)
     wait = (wd >= 5) & (rng.random(n) < ctx.p("submissions.weekend_pause_share"))
@@ -72,8 +81,10 @@ def _submissions(ctx: Ctx) -> Table:
     fb_rej = words("rejection_feedback")
     fb_i = rng.integers(0, len(fb_rej), n)
     fb_ok = (~pending & ~rejected) & (rng.random(n) < ctx.p("submissions.approved_feedback_share"))
-    feedback = [esc(fb_rej[fb_i[i]]) if rejected[i] else (_APPROVED_FEEDBACK[fb_i[i] % 3] if fb_ok[i] else None)
-                for i in range(n)]
+    feedback = [
+        esc(fb_rej[fb_i[i]]) if rejected[i] else (_APPROVED_FEEDBACK[fb_i[i] % 3] if fb_ok[i] else None)
+        for i in range(n)
+    ]
     rtype = pick(rng, _RESOURCE, n, _RESOURCE_W)
     topic = rng.integers(0, len(topics), n)
     title_k = rng.integers(0, len(_TITLE), n)
@@ -84,8 +95,11 @@ def _submissions(ctx: Ctx) -> Table:
         raw_titles.append(t)
         slug = _slug(t)
         kind = _RESOURCE[rtype[i]]
-        url = {"url": f"https://docs.example.org/{slug}", "repo": f"https://git.example.com/opentier-community/{slug}",
-               "pdf": f"https://files.example.net/{slug}.pdf"}.get(kind)
+        url = {
+            "url": f"https://docs.example.org/{slug}",
+            "repo": f"https://git.example.com/opentier-community/{slug}",
+            "pdf": f"https://files.example.net/{slug}.pdf",
+        }.get(kind)
         titles.append(esc(t))
         contents.append(url if kind == "url" else esc(_paragraph(rng, int(topic[i]), 3 + int(rng.integers(0, 5)))))
         meta: dict[str, object] = {"tags": _slug(topics[topic[i]]).split("-")[:3]}
@@ -93,15 +107,48 @@ def _submissions(ctx: Ctx) -> Table:
             meta["source_url"] = url
         metas.append(esc(json.dumps(meta)))
     rev = np.where(pending, created, reviewed)
-    st.update(sub_ids=ids, sub_created=created, sub_reviewed=reviewed, sub_status=status, sub_who=who,
-              sub_topic=topic, sub_raw_titles=raw_titles, sub_type=rtype, sub_reviewer=reviewer)
-    return Table("knowledge_submissions", ["id", "contributor_id", "title", "content", "resource_type", "metadata",
-                                           "status", "admin_feedback", "reviewed_by", "reviewed_at", "created_at",
-                                           "updated_at"], [
-        ids.tolist(), st["user_ids"][who].tolist(), titles, contents, [_RESOURCE[r] for r in rtype], metas,
-        status.tolist(), feedback, [None if p else u for p, u in zip(pending, st["user_ids"][reviewer].tolist())],
-        ts_or_null(reviewed, ~pending), ts(created), ts(rev),
-    ])
+    st.update(
+        sub_ids=ids,
+        sub_created=created,
+        sub_reviewed=reviewed,
+        sub_status=status,
+        sub_who=who,
+        sub_topic=topic,
+        sub_raw_titles=raw_titles,
+        sub_type=rtype,
+        sub_reviewer=reviewer,
+    )
+    return Table(
+        "knowledge_submissions",
+        [
+            "id",
+            "contributor_id",
+            "title",
+            "content",
+            "resource_type",
+            "metadata",
+            "status",
+            "admin_feedback",
+            "reviewed_by",
+            "reviewed_at",
+            "created_at",
+            "updated_at",
+        ],
+        [
+            ids.tolist(),
+            st["user_ids"][who].tolist(),
+            titles,
+            contents,
+            [_RESOURCE[r] for r in rtype],
+            metas,
+            status.tolist(),
+            feedback,
+            [None if p else u for p, u in zip(pending, st["user_ids"][reviewer].tolist())],
+            ts_or_null(reviewed, ~pending),
+            ts(created),
+            ts(rev),
+        ],
+    )
 
 
 def generate(ctx: Ctx) -> list[Table]:

@@ -5,7 +5,24 @@ from __future__ import annotations
 import numpy as np
 
 from . import sessions as session_rows
-from .common import DAY, HOUR, MINUTE, WEEK, Ctx, Table, bools, esc, exp, pick, stable, ts, ts_or_null, unique_ints, uuids, words
+from .common import (
+    DAY,
+    HOUR,
+    MINUTE,
+    WEEK,
+    Ctx,
+    Table,
+    bools,
+    esc,
+    exp,
+    pick,
+    stable,
+    ts,
+    ts_or_null,
+    unique_ints,
+    uuids,
+    words,
+)
 
 ROLES = ("user", "contributor", "admin")
 USER, CONTRIBUTOR, ADMIN = 0, 1, 2
@@ -64,7 +81,9 @@ def _promotions(ctx: Ctx, signup, admin, deleted, counts, owner, created) -> np.
         delay = rng.exponential(40 * DAY, size=k).astype(np.int64)
         at = signup[chosen] + delay
         late = at >= ctx.as_of - DAY
-        at[late] = signup[chosen][late] + (rng.random(int(late.sum())) * (ctx.as_of - DAY - signup[chosen][late])).astype(np.int64)
+        at[late] = signup[chosen][late] + (
+            rng.random(int(late.sum())) * (ctx.as_of - DAY - signup[chosen][late])
+        ).astype(np.int64)
         promoted[chosen] = np.maximum(at, signup[chosen] + HOUR)  # after the sign-up session
     # Recent promotions: users with a live session promoted after it, so that live session's role is stale.
     ttl = int(ctx.p("sessions.ttl_days") * DAY)
@@ -143,12 +162,12 @@ def generate(ctx: Ctx) -> list[Table]:
     hash_i = rng.integers(0, len(hashes), n)
     emails, usernames, names = [], [], []
     for i in range(n):
-        f, l = first_names[fi[i]], last_names[li[i]].replace(" ", "")
-        fl, ll = f.lower(), l.lower()
+        given, family = first_names[fi[i]], last_names[li[i]].replace(" ", "")
+        fl, ll = given.lower(), family.lower()
         local = (f"{fl}.{ll}", f"{fl[0]}{ll}", f"{fl}{num[i]}", f"{fl}_{ll}{num[i]}")[style[i]]
         emails.append(f"{local}@opentier.example" if admin[i] else f"{local}@{_DOMAINS[domain[i]]}")
         usernames.append((f"{fl}{ll}", f"{fl}_{ll}", f"{fl}{num[i]}", f"{fl[0]}{ll}{num[i]}")[style[i]])
-        names.append(f"{f} {last_names[li[i]]}")
+        names.append(f"{given} {last_names[li[i]]}")
     emails = _dedupe(emails)
     usernames = _dedupe(usernames)
     gh_ids = unique_ints(rng, 1_000_000, 190_000_000, n)
@@ -163,21 +182,59 @@ def generate(ctx: Ctx) -> list[Table]:
         else:
             avatars.append(None)
     updated = np.maximum(np.maximum(signup, promoted), deleted)
-    users = Table("users", ["id", "email", "email_verified", "password_hash", "name", "username", "avatar_url",
-                            "role", "deleted_at", "created_at", "updated_at"], [
-        ids.tolist(), emails, bools(~unverified), [None if o else hashes[h] for o, h in zip(oauth_only, hash_i)],
-        [None if x else esc(v) for x, v in zip(no_name, names)],
-        [None if x or o else v for x, o, v in zip(no_username, oauth_only, usernames)], avatars,
-        [ROLES[r] for r in role], ts_or_null(deleted, deleted >= 0), ts(signup), ts(updated),
-    ])
+    users = Table(
+        "users",
+        [
+            "id",
+            "email",
+            "email_verified",
+            "password_hash",
+            "name",
+            "username",
+            "avatar_url",
+            "role",
+            "deleted_at",
+            "created_at",
+            "updated_at",
+        ],
+        [
+            ids.tolist(),
+            emails,
+            bools(~unverified),
+            [None if o else hashes[h] for o, h in zip(oauth_only, hash_i)],
+            [None if x else esc(v) for x, v in zip(no_name, names)],
+            [None if x or o else v for x, o, v in zip(no_username, oauth_only, usernames)],
+            avatars,
+            [ROLES[r] for r in role],
+            ts_or_null(deleted, deleted >= 0),
+            ts(signup),
+            ts(updated),
+        ],
+    )
 
     # Sessions: role snapshot at login; OAuth-only users sign in through their provider.
-    snap = np.where(admin[owner], ADMIN, np.where((promoted[owner] >= 0) & (created >= promoted[owner]), CONTRIBUTOR, USER))
-    sessions = session_rows.table(ctx, ids, owner, created, snap, oauth_only[owner], deleted, np.flatnonzero(~oauth_only),
-                                  signup, last, ROLES)
+    snap = np.where(
+        admin[owner], ADMIN, np.where((promoted[owner] >= 0) & (created >= promoted[owner]), CONTRIBUTOR, USER)
+    )
+    sessions = session_rows.table(
+        ctx, ids, owner, created, snap, oauth_only[owner], deleted, np.flatnonzero(~oauth_only), signup, last, ROLES
+    )
     ctx.state.update(
-        user_ids=ids, signup=signup, role=role, admin=admin, promoted=promoted, deleted=deleted, last=last,
-        oauth_only=oauth_only, both=both, github_first=github_first, unverified=unverified, linked=linked,
-        gh_ids=gh_ids, google_ids=google_ids, session_owner=owner, session_created=created,
+        user_ids=ids,
+        signup=signup,
+        role=role,
+        admin=admin,
+        promoted=promoted,
+        deleted=deleted,
+        last=last,
+        oauth_only=oauth_only,
+        both=both,
+        github_first=github_first,
+        unverified=unverified,
+        linked=linked,
+        gh_ids=gh_ids,
+        google_ids=google_ids,
+        session_owner=owner,
+        session_created=created,
     )
     return [users, sessions]

@@ -45,10 +45,21 @@ def _refreshes(ctx: Ctx, rows: _Rows, ttl: int) -> _Rows:
         idx = np.flatnonzero(hit)
         if not len(idx):
             break
-        cur = _Rows(cur.owner[idx], when[idx], cur.role[idx], np.zeros(len(idx), bool),
-                    np.full(len(idx), _NEVER, np.int64), cur.login[idx])
+        cur = _Rows(
+            cur.owner[idx],
+            when[idx],
+            cur.role[idx],
+            np.zeros(len(idx), bool),
+            np.full(len(idx), _NEVER, np.int64),
+            cur.login[idx],
+        )
         parts.append(cur)
-    return _Rows(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("owner", "created", "role", "oauth", "gone", "login")))
+    return _Rows(
+        *(
+            np.concatenate([getattr(p, f) for p in parts])
+            for f in ("owner", "created", "role", "oauth", "gone", "login")
+        )
+    )
 
 
 def _password_changes(ctx: Ctx, rows: _Rows, ttl: int, password_users: np.ndarray, signup, last) -> None:
@@ -68,9 +79,19 @@ def _password_changes(ctx: Ctx, rows: _Rows, ttl: int, password_users: np.ndarra
     rows.gone[drop] = np.minimum(rows.gone[drop], t[drop])
 
 
-def table(ctx: Ctx, user_ids: np.ndarray, owner: np.ndarray, created: np.ndarray, snap: np.ndarray,
-          oauth_login: np.ndarray, deleted: np.ndarray, password_users: np.ndarray, signup: np.ndarray,
-          last: np.ndarray, roles: tuple[str, ...]) -> Table:
+def table(
+    ctx: Ctx,
+    user_ids: np.ndarray,
+    owner: np.ndarray,
+    created: np.ndarray,
+    snap: np.ndarray,
+    oauth_login: np.ndarray,
+    deleted: np.ndarray,
+    password_users: np.ndarray,
+    signup: np.ndarray,
+    last: np.ndarray,
+    roles: tuple[str, ...],
+) -> Table:
     """The sessions rows left at as_of (or every row, with `sessions.keep_history`) for the given sign-ins."""
     rng = ctx.rng
     ttl = int(ctx.p("sessions.ttl_days") * DAY)
@@ -103,8 +124,28 @@ def table(ctx: Ctx, user_ids: np.ndarray, owner: np.ndarray, created: np.ndarray
     if len(np.unique(tok)) != n:  # 62**64 possibilities: never in practice, but the column is UNIQUE
         raise RuntimeError("random token collision")
     created_s = ts(c)
-    return Table("sessions", ["id", "user_id", "session_token", "expires_at", "role", "ip_address", "user_agent",
-                              "created_at", "updated_at"], [
-        uuids(rng, n).tolist(), user_ids[o].tolist(), tok.tolist(), ts(c + ttl), [roles[r] for r in rows.role[idx].tolist()],
-        ip, agent, created_s, created_s,
-    ])
+    return Table(
+        "sessions",
+        [
+            "id",
+            "user_id",
+            "session_token",
+            "expires_at",
+            "role",
+            "ip_address",
+            "user_agent",
+            "created_at",
+            "updated_at",
+        ],
+        [
+            uuids(rng, n).tolist(),
+            user_ids[o].tolist(),
+            tok.tolist(),
+            ts(c + ttl),
+            [roles[r] for r in rows.role[idx].tolist()],
+            ip,
+            agent,
+            created_s,
+            created_s,
+        ],
+    )

@@ -6,11 +6,10 @@ import uuid
 
 import pandas.testing as pdt
 import psycopg
+from branching_cases import ROWS, frames
 
 from opentier_explore import connect, load
 from opentier_explore.metrics.branching import branch_kinds
-
-from branching_cases import ROWS, frames
 
 
 def _uuid(name: str) -> str:

@@ -17,8 +17,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -32,7 +32,6 @@ SCREENSHOT_OF = "02_moderation_latency"
 #: Seconds the page is watched for a pop-up once the notebook is on screen (JupyterLab asks right after start).
 POPUP_WATCH = 3
 TIMEOUT = 90
-
 
 
 def _free_port() -> int:
@@ -61,12 +60,22 @@ def lab(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
     port, token = _free_port(), secrets.token_hex(16)
     # A fresh Jupyter config/data dir: a first start, as a new analyst meets it, whatever this machine's home holds.
     env = dict(
-        os.environ, DATABASE_URL=demo_url, JUPYTER_CONFIG_DIR=str(home / "config"),
-        JUPYTER_DATA_DIR=str(home / "data"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+        os.environ,
+        DATABASE_URL=demo_url,
+        JUPYTER_CONFIG_DIR=str(home / "config"),
+        JUPYTER_DATA_DIR=str(home / "data"),
+        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
     )
     cmd = [
-        sys.executable, "-m", "opentier_explore", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+        sys.executable,
+        "-m",
+        "opentier_explore",
+        "lab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
     ]
     log = (home / "lab.log").open("wb")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -91,13 +100,23 @@ def browser() -> Iterator[object]:
     from selenium.webdriver.chrome.service import Service
 
     if not (CHROMIUM.is_file() and CHROMEDRIVER.is_file()):
-        pytest.fail("The browser test needs Debian's chromium and chromium-driver: "
-                    "run `apt-get install -y chromium chromium-driver` as root (.ci/run does).", pytrace=False)
+        pytest.fail(
+            "The browser test needs Debian's chromium and chromium-driver: "
+            "run `apt-get install -y chromium chromium-driver` as root (.ci/run does).",
+            pytrace=False,
+        )
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1400,1800", "--no-first-run", "--disable-extensions"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1400,1800",
+        "--no-first-run",
+        "--disable-extensions",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(TIMEOUT)

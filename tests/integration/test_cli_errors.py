@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import quote
 
 import psycopg
@@ -26,7 +26,11 @@ def run_cli(*args: str, env_url: str | None = None) -> subprocess.CompletedProce
         env[config.DATABASE_URL_ENV] = env_url
     return subprocess.run(
         [sys.executable, "-m", "opentier_explore", *args],
-        capture_output=True, text=True, timeout=120, env=env, cwd=config.PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=config.PROJECT_DIR,
     )
 
 
@@ -124,8 +128,10 @@ def test_migration_refused(pg, tmp_path: Path, fresh_url: str) -> None:
     first = migrate.discover()[0]
     with psycopg.connect(fresh_url, autocommit=True) as conn:
         conn.execute(migrate._CREATE_LEDGER)
-        conn.execute("INSERT INTO _sqlx_migrations VALUES (%s, %s, now(), true, %s, 0)",
-                     (first.version, first.description, first.checksum))
+        conn.execute(
+            "INSERT INTO _sqlx_migrations VALUES (%s, %s, now(), true, %s, 0)",
+            (first.version, first.description, first.checksum),
+        )
         conn.execute("INSERT INTO _sqlx_migrations VALUES (1, 'ghost', now(), true, '\\x00', 0)")
     try:
         result = run_cli("migrate", "--database-url", fresh_url)
@@ -160,20 +166,27 @@ def plain_role(pg) -> Iterator[str]:
 
 def test_a_user_without_privileges(pg, plain_role: str, fresh_url: str, migrated_url: str) -> None:
     empty = socket_url(pg, plain_role, PASSWORD, psycopg.conninfo.conninfo_to_dict(fresh_url)["dbname"])
-    assert_one_sentence_error(run_cli("migrate", "--database-url", empty),
-                              f"The user '{plain_role}' may not create the migration ledger", "permission denied")
+    assert_one_sentence_error(
+        run_cli("migrate", "--database-url", empty),
+        f"The user '{plain_role}' may not create the migration ledger",
+        "permission denied",
+    )
     migrated = socket_url(pg, plain_role, PASSWORD, psycopg.conninfo.conninfo_to_dict(migrated_url)["dbname"])
     before = migrate.status(migrated_url)
     for args in (["migrate"], ["migrate", "status"], ["migrate", "down"], ["seed"]):
-        assert_one_sentence_error(run_cli(*args, "--database-url", migrated),
-                                  f"The user '{plain_role}' may not read the migration ledger")
+        assert_one_sentence_error(
+            run_cli(*args, "--database-url", migrated), f"The user '{plain_role}' may not read the migration ledger"
+        )
     # Allowed to read but not to change: the refusal names the missing privilege, nothing changes.
     with psycopg.connect(migrated_url, autocommit=True) as conn:
         conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {plain_role}")
     try:
         assert run_cli("migrate", "--database-url", migrated).returncode == 0  # up to date: no CREATE needed
-        assert_one_sentence_error(run_cli("migrate", "down", "--database-url", migrated),
-                                  "must be owner", f"the user '{plain_role}' lacks a privilege it needs")
+        assert_one_sentence_error(
+            run_cli("migrate", "down", "--database-url", migrated),
+            "must be owner",
+            f"the user '{plain_role}' lacks a privilege it needs",
+        )
         assert migrate.status(migrated_url) == before
     finally:
         with psycopg.connect(migrated_url, autocommit=True) as conn:

@@ -17,27 +17,39 @@ def _with_password(url: str) -> str:
 
 def _state(url: str) -> tuple:
     with psycopg.connect(url) as conn:
-        counts = conn.execute("SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM chat_messages), "
-                              "(SELECT count(*) FROM sessions)").fetchone()
+        counts = conn.execute(
+            "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM chat_messages), (SELECT count(*) FROM sessions)"
+        ).fetchone()
         intelligence = conn.execute("SELECT to_regclass('_intelligence_migrations') IS NOT NULL").fetchone()[0]
-        rows = conn.execute("SELECT version FROM _intelligence_migrations ORDER BY 1").fetchall() if intelligence else []
+        rows = (
+            conn.execute("SELECT version FROM _intelligence_migrations ORDER BY 1").fetchall() if intelligence else []
+        )
     return catalog(url), ledger(url), counts, rows
 
 
 @pytest.mark.parametrize(
     ("fixture", "first_line", "listed"),
     [
-        ("feb2026_url",
-         "Not migrated by the kit: it carries a sqlx ledger _sqlx_migrations of migrations the kit does not have "
-         "(7 versions, the latest 20260114000003) and the intelligence service runner's ledger _intelligence_migrations "
-         "(7 versions, the latest 20260115000009); the kit reads it as it is.",
-         ["20260111000001  sqlx         create users table", "20260115000009  intelligence",
-          "table chat_messages: 7 columns, 4 indexes, parent_id absent", "absent: knowledge_submissions",
-          "enum user_role: user, admin", "functions: hybrid_search, update_updated_at_column"]),
-        ("mar2026_url",
-         "Not migrated by the kit: it carries a sqlx ledger _sqlx_migrations of migrations the kit does not have "
-         "(16 versions, the latest 20260301000016); the kit reads it as it is.",
-         ["20260301000016  sqlx         create knowledge submissions", "enum user_role: user, contributor, admin"]),
+        (
+            "feb2026_url",
+            "Not migrated by the kit: it carries a sqlx ledger _sqlx_migrations of migrations the kit does not have "
+            "(7 versions, the latest 20260114000003) and the intelligence service runner's ledger _intelligence_migrations "
+            "(7 versions, the latest 20260115000009); the kit reads it as it is.",
+            [
+                "20260111000001  sqlx         create users table",
+                "20260115000009  intelligence",
+                "table chat_messages: 7 columns, 4 indexes, parent_id absent",
+                "absent: knowledge_submissions",
+                "enum user_role: user, admin",
+                "functions: hybrid_search, update_updated_at_column",
+            ],
+        ),
+        (
+            "mar2026_url",
+            "Not migrated by the kit: it carries a sqlx ledger _sqlx_migrations of migrations the kit does not have "
+            "(16 versions, the latest 20260301000016); the kit reads it as it is.",
+            ["20260301000016  sqlx         create knowledge submissions", "enum user_role: user, contributor, admin"],
+        ),
     ],
 )
 def test_migrate_status_reports_whose_ledger_and_what_it_found(fixture, first_line, listed, request) -> None:
@@ -56,14 +68,21 @@ def test_migrate_status_reports_whose_ledger_and_what_it_found(fixture, first_li
 def test_every_writing_command_refuses_in_one_sentence_and_changes_nothing(fixture, request) -> None:
     url = request.getfixturevalue(fixture)
     before = _state(url)
-    for args, verb in ((["migrate"], "migrate"), (["migrate", "down", "--all"], "migrate"), (["seed"], "seed"),
-                       (["seed", "--truncate"], "seed")):
-        line = assert_one_sentence_error(run_cli(*args, "--database-url", _with_password(url)),
-                                         "was not migrated by the kit, as it carries a sqlx ledger _sqlx_migrations",
-                                         f"the kit reads this database as it is and does not {verb} it.")
+    for args, verb in (
+        (["migrate"], "migrate"),
+        (["migrate", "down", "--all"], "migrate"),
+        (["seed"], "seed"),
+        (["seed", "--truncate"], "seed"),
+    ):
+        line = assert_one_sentence_error(
+            run_cli(*args, "--database-url", _with_password(url)),
+            "was not migrated by the kit, as it carries a sqlx ledger _sqlx_migrations",
+            f"the kit reads this database as it is and does not {verb} it.",
+        )
         assert "run `opentier-explore migrate`" not in line
-    assert_one_sentence_error(run_cli("migrate", "status", "--check", env_url=_with_password(url)),
-                              "the kit reads this database as it is")
+    assert_one_sentence_error(
+        run_cli("migrate", "status", "--check", env_url=_with_password(url)), "the kit reads this database as it is"
+    )
     assert _state(url) == before
 
 
@@ -76,9 +95,11 @@ def test_a_database_without_any_ledger_is_only_read(pg, generation_templates) ->
         result = run_cli("migrate", "status", "--database-url", url)
         assert result.returncode == 0
         assert result.stdout.splitlines()[0].startswith(
-            "Not migrated by the kit: it holds OpenTier tables (users, sessions, accounts, …) but no migration ledger")
-        assert_one_sentence_error(run_cli("migrate", "--database-url", url), "but no migration ledger",
-                                  "does not migrate it.")
+            "Not migrated by the kit: it holds OpenTier tables (users, sessions, accounts, …) but no migration ledger"
+        )
+        assert_one_sentence_error(
+            run_cli("migrate", "--database-url", url), "but no migration ledger", "does not migrate it."
+        )
         assert_one_sentence_error(run_cli("seed", "--database-url", url), "does not seed it.")
         assert _state(url) == before
     finally:

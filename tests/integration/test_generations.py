@@ -16,9 +16,24 @@ from tests.fixtures import rows as fixture_rows
 
 pytestmark = pytest.mark.integration
 
-FEB_API = [20260111000001, 20260111000002, 20260111000003, 20260111000004, 20260111000005, 20260114000001, 20260114000003]
-FEB_INTELLIGENCE = ["20260115000001", "20260115000002", "20260115000003", "20260115000004", "20260115000005",
-                    "20260115000006", "20260115000009"]
+FEB_API = [
+    20260111000001,
+    20260111000002,
+    20260111000003,
+    20260111000004,
+    20260111000005,
+    20260114000001,
+    20260114000003,
+]
+FEB_INTELLIGENCE = [
+    "20260115000001",
+    "20260115000002",
+    "20260115000003",
+    "20260115000004",
+    "20260115000005",
+    "20260115000006",
+    "20260115000009",
+]
 
 
 def _one(url: str, sql: str, *params):
@@ -39,19 +54,36 @@ def engines(feb2026_url: str, mar2026_url: str):
 
 def test_feb2026_fixture_has_that_generations_schema_and_ledgers(feb2026_url: str) -> None:
     assert _one(feb2026_url, "SELECT version FROM _sqlx_migrations ORDER BY 1") == [(v,) for v in FEB_API]
-    assert _one(feb2026_url, "SELECT version FROM _intelligence_migrations ORDER BY 1") == [(v,) for v in FEB_INTELLIGENCE]
+    assert _one(feb2026_url, "SELECT version FROM _intelligence_migrations ORDER BY 1") == [
+        (v,) for v in FEB_INTELLIGENCE
+    ]
     assert _one(feb2026_url, "SELECT description FROM _sqlx_migrations ORDER BY version")[0] == ("create users table",)
     assert _one(feb2026_url, "SELECT enum_range(NULL::user_role)::text") == [("{user,admin}",)]
     assert _one(feb2026_url, "SELECT to_regclass('knowledge_submissions')") == [(None,)]
-    cols = {c for (c,) in _one(feb2026_url, "SELECT column_name FROM information_schema.columns WHERE table_name = 'chat_messages'")}
+    cols = {
+        c
+        for (c,) in _one(
+            feb2026_url, "SELECT column_name FROM information_schema.columns WHERE table_name = 'chat_messages'"
+        )
+    }
     assert "parent_id" not in cols and {"id", "conversation_id", "created_at", "sources"} <= cols
-    types = dict(_one(feb2026_url, "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns "
-                                   "WHERE column_name IN ('metadata', 'sources')"))
+    types = dict(
+        _one(
+            feb2026_url,
+            "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns "
+            "WHERE column_name IN ('metadata', 'sources')",
+        )
+    )
     assert types["chat_messages.sources"] == "json" and types["conversations.metadata"] == "json"
     assert types["documents.metadata"] == "jsonb"
     indexes = {i for (i,) in _one(feb2026_url, "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")}
-    assert {"idx_document_chunks_embedding_hnsw", "idx_sessions_token", "idx_accounts_provider_account",
-            "sessions_session_token_key", "ix_chat_messages_conversation_id"} <= indexes
+    assert {
+        "idx_document_chunks_embedding_hnsw",
+        "idx_sessions_token",
+        "idx_accounts_provider_account",
+        "sessions_session_token_key",
+        "ix_chat_messages_conversation_id",
+    } <= indexes
     assert _one(feb2026_url, "SELECT count(*) FROM pg_proc WHERE proname = 'hybrid_search'") == [(1,)]
 
 
@@ -69,13 +101,18 @@ def test_rows_are_shaped_as_the_services_write_them(engines, feb2026_url: str, m
         assert (sessions["created_at"] > pd.Timestamp(as_of) - pd.Timedelta(days=7)).all()  # purged after 7 days
         assert (sessions["expires_at"] - sessions["created_at"] == pd.Timedelta(hours=168)).all()
         assert sessions["session_token"].str.fullmatch(r"[A-Za-z0-9]{64}").all()
-        answers = _one(url, "SELECT sources::text, metadata::text FROM chat_messages WHERE role = 'assistant' "
-                            "AND content <> %s", fixture_rows.FAILED_ANSWER)
+        answers = _one(
+            url,
+            "SELECT sources::text, metadata::text FROM chat_messages WHERE role = 'assistant' AND content <> %s",
+            fixture_rows.FAILED_ANSWER,
+        )
         for sources, meta in answers:
             sources, meta = json.loads(sources), json.loads(meta)
             assert len(sources) == 5 and set(sources[0]) == {"chunk_id", "document_id", "relevance_score", "content"}
             assert 0.005 <= sources[-1]["relevance_score"] < sources[0]["relevance_score"] <= 0.016
-            assert {"retrieval_time_ms", "generation_time_ms", "total_time_ms", "sources_retrieved"} <= set(meta["metrics"])
+            assert {"retrieval_time_ms", "generation_time_ms", "total_time_ms", "sources_retrieved"} <= set(
+                meta["metrics"]
+            )
         assert _one(url, "SELECT count(*) FROM chat_messages WHERE role = 'system'") == [(0,)]
         assert _one(url, "SELECT max(length(content)) <= 512 FROM document_chunks") == [(True,)]
         assert _one(url, "SELECT bool_and(length(title) <= 50) FROM conversations") == [(True,)]
@@ -86,7 +123,9 @@ def test_a_fixture_builds_the_same_rows_every_time(pg) -> None:
     for name in ("t_gen_again_1", "t_gen_again_2"):
         url = pg.create_db(name)
         fixtures.build("mar2026", url)
-        dumps.append(_one(url, "SELECT id, parent_id, created_at, content, sources::text FROM chat_messages ORDER BY id"))
+        dumps.append(
+            _one(url, "SELECT id, parent_id, created_at, content, sources::text FROM chat_messages ORDER BY id")
+        )
         pg.drop_db(name)
     assert dumps[0] == dumps[1] and len(dumps[0]) > 100
 
@@ -102,13 +141,19 @@ def test_a_fixture_is_built_only_into_an_empty_database(mar2026_url: str) -> Non
 def test_provenance_names_each_ledger(feb2026_url: str, mar2026_url: str, migrated_url: str, fresh_url: str) -> None:
     feb = provenance.of_url(feb2026_url)
     assert [(led.table, led.owner, len(led.versions), led.latest) for led in feb.ledgers] == [
-        ("_sqlx_migrations", "sqlx", 7, "20260114000003"), ("_intelligence_migrations", "intelligence", 7, "20260115000009")]
+        ("_sqlx_migrations", "sqlx", 7, "20260114000003"),
+        ("_intelligence_migrations", "intelligence", 7, "20260115000009"),
+    ]
     assert not feb.kit and not feb.writable and len(feb.opentier_tables) == 12
     assert feb.summary().startswith("Not migrated by the kit: it carries a sqlx ledger _sqlx_migrations")
     mar = provenance.of_url(mar2026_url)
     assert [(led.owner, len(led.versions)) for led in mar.ledgers] == [("sqlx", 16)] and not mar.writable
     kit = provenance.of_url(migrated_url)
-    assert kit.kit and kit.writable and kit.summary().startswith("Migrated by the kit: it carries the kit's own sqlx ledger")
+    assert (
+        kit.kit
+        and kit.writable
+        and kit.summary().startswith("Migrated by the kit: it carries the kit's own sqlx ledger")
+    )
     empty = provenance.of_url(fresh_url)
     assert empty.ledgers == () and empty.writable and not empty.kit
 
@@ -125,8 +170,11 @@ def test_require_data_reads_the_catalog_not_the_ledger(engines) -> None:
     message = str(err.value)
     assert "has no table 'knowledge_submissions', which this notebook needs" in message
     assert "\n" not in message and "opentier-explore migrate" not in message
-    with pytest.raises(NotMigrated, match="has no table 'nightly_rollup', which this notebook needs: the kit reads this "
-                                          "database as it is, so this notebook does not apply to it.$"):
+    with pytest.raises(
+        NotMigrated,
+        match="has no table 'nightly_rollup', which this notebook needs: the kit reads this "
+        "database as it is, so this notebook does not apply to it.$",
+    ):
         require_data(engines["mar2026"], "nightly_rollup")
 
 
@@ -209,12 +257,22 @@ def test_the_by_hand_command_builds_a_fixture_and_prints_its_url(pg) -> None:
 
     url = pg.create_db("t_gen_by_hand")
     try:
-        out = subprocess.run([sys.executable, "-m", "tests.fixtures", "feb2026", url], capture_output=True, text=True,
-                             cwd=config.PROJECT_DIR, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-m", "tests.fixtures", "feb2026", url],
+            capture_output=True,
+            text=True,
+            cwd=config.PROJECT_DIR,
+            timeout=120,
+        )
         assert out.returncode == 0 and out.stdout.strip() == url and "built the feb2026 fixture" in out.stderr
         assert not provenance.of_url(url).writable
-        again = subprocess.run([sys.executable, "-m", "tests.fixtures", "feb2026", url], capture_output=True, text=True,
-                               cwd=config.PROJECT_DIR, timeout=120)
+        again = subprocess.run(
+            [sys.executable, "-m", "tests.fixtures", "feb2026", url],
+            capture_output=True,
+            text=True,
+            cwd=config.PROJECT_DIR,
+            timeout=120,
+        )
         assert again.returncode != 0 and "give an empty database" in again.stderr and "Traceback" not in again.stderr
     finally:
         pg.drop_db("t_gen_by_hand")

@@ -14,7 +14,12 @@ import urllib.request
 from opentier_explore import config
 from opentier_explore.report import lab_command
 
-NOTEBOOKS = {"00_schema_tour.ipynb", "01_branching_depth.ipynb", "02_moderation_latency.ipynb", "03_session_churn.ipynb"}
+NOTEBOOKS = {
+    "00_schema_tour.ipynb",
+    "01_branching_depth.ipynb",
+    "02_moderation_latency.ipynb",
+    "03_session_churn.ipynb",
+}
 
 
 def _free_port() -> int:
@@ -37,8 +42,13 @@ def test_notebooks_folder_holds_only_notebooks() -> None:
 def test_lab_serves_the_four_notebooks(tmp_path) -> None:
     port, token = _free_port(), secrets.token_hex(16)
     args = [
-        "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}", "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"))
     proc = subprocess.Popen(lab_command(args), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

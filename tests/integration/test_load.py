@@ -15,9 +15,21 @@ from opentier_explore.errors import OpentierError, UnknownNameError
 
 pytestmark = pytest.mark.integration
 
-TABLES = ["accounts", "chat_messages", "conversations", "document_chunks", "documents", "ingestion_jobs",
-          "knowledge_submissions", "messages", "password_reset_tokens", "sessions", "user_memories", "users",
-          "verification_tokens"]
+TABLES = [
+    "accounts",
+    "chat_messages",
+    "conversations",
+    "document_chunks",
+    "documents",
+    "ingestion_jobs",
+    "knowledge_submissions",
+    "messages",
+    "password_reset_tokens",
+    "sessions",
+    "user_memories",
+    "users",
+    "verification_tokens",
+]
 
 
 @pytest.fixture(scope="module")
@@ -71,11 +83,15 @@ def test_json_inet_vector_int(frames, tiny_url, engine):
     ips = frames["sessions"]["ip_address"].dropna()
     assert len(ips) and all(isinstance(ip, str) and "/" not in ip for ip in ips)
     ref_ips = dict(_rows(tiny_url, "SELECT id::text, host(ip_address) FROM sessions"))
-    assert all(ref_ips[i] == ip for i, ip in zip(frames["sessions"]["id"], frames["sessions"]["ip_address"]) if pd.notna(ip))
+    assert all(
+        ref_ips[i] == ip for i, ip in zip(frames["sessions"]["id"], frames["sessions"]["ip_address"]) if pd.notna(ip)
+    )
     chunks = frames["document_chunks"]
     vectors = [v for v in chunks["embedding"] if v is not None]
     assert vectors and all(v.dtype == np.float32 and v.shape == (384,) for v in vectors)
-    ref_vec = dict(_rows(tiny_url, "SELECT id::text, embedding::text FROM document_chunks WHERE embedding IS NOT NULL LIMIT 5"))
+    ref_vec = dict(
+        _rows(tiny_url, "SELECT id::text, embedding::text FROM document_chunks WHERE embedding IS NOT NULL LIMIT 5")
+    )
     by_id = dict(zip(chunks["id"], chunks["embedding"]))
     for k, text in ref_vec.items():
         np.testing.assert_array_equal(by_id[k], np.array(json.loads(text), dtype=np.float32))
@@ -112,15 +128,23 @@ def test_unknown_names_suggest_the_closest(engine):
 
 def test_reflects_a_table_the_kit_does_not_know(tiny_url, engine):
     with psycopg.connect(tiny_url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE audit_extra (id bigint PRIMARY KEY, score int, flag boolean, ratio real, "
-                     "tags text[], note text, seen timestamptz, span interval)")
-        conn.execute("INSERT INTO audit_extra VALUES (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL), "
-                     "(1, 7, true, 0.5, '{a,b}', 'x', '2025-01-01 12:00+00', '1 hour')")
+        conn.execute(
+            "CREATE TABLE audit_extra (id bigint PRIMARY KEY, score int, flag boolean, ratio real, "
+            "tags text[], note text, seen timestamptz, span interval)"
+        )
+        conn.execute(
+            "INSERT INTO audit_extra VALUES (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL), "
+            "(1, 7, true, 0.5, '{a,b}', 'x', '2025-01-01 12:00+00', '1 hour')"
+        )
         conn.execute("ALTER TABLE users ADD COLUMN nickname text")
     try:
         df = load("audit_extra", engine=engine, limit=5)
         assert df["id"].tolist() == [1, 2] and df["id"].dtype == np.int64
-        assert str(df["score"].dtype) == "Int32" and df["score"].tolist()[0] == 7 and df["score"].isna().tolist() == [False, True]
+        assert (
+            str(df["score"].dtype) == "Int32"
+            and df["score"].tolist()[0] == 7
+            and df["score"].isna().tolist() == [False, True]
+        )
         assert str(df["flag"].dtype) == "boolean" and df["flag"].isna().tolist() == [False, True]
         assert df["ratio"].dtype == np.float32 and np.isnan(df["ratio"][1])
         assert list(df["tags"][0]) == ["a", "b"] and df["tags"][1] is None
@@ -193,10 +217,15 @@ def test_misused_arguments_are_one_sentence_config_errors(engine, tiny_url):
 def test_a_time_pandas_cannot_hold_names_its_column(engine, tiny_url):
     with psycopg.connect(tiny_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE audit_times (id int PRIMARY KEY, ok timestamptz, ends timestamptz, born date)")
-        conn.execute("INSERT INTO audit_times VALUES (1, now(), '2025-01-01 00:00+00', '2025-01-01'), (2, now(), 'infinity', '-infinity')")
+        conn.execute(
+            "INSERT INTO audit_times VALUES (1, now(), '2025-01-01 00:00+00', '2025-01-01'), (2, now(), 'infinity', '-infinity')"
+        )
     try:
         for column in ("ends", "born"):
-            with pytest.raises(OpentierError, match=rf"^Loading table 'audit_times' failed: column '{column}' holds a date or time pandas cannot represent .*`where=`\.$"):
+            with pytest.raises(
+                OpentierError,
+                match=rf"^Loading table 'audit_times' failed: column '{column}' holds a date or time pandas cannot represent .*`where=`\.$",
+            ):
                 load("audit_times", engine=engine, columns=["id", column])
         assert load("audit_times", engine=engine, where="ends < '2100-01-01'")["id"].tolist() == [1]
     finally:
@@ -228,10 +257,13 @@ def test_as_arrow_is_the_drivers_table(engine, tiny_url):
     assert isinstance(tables["users"], pa.Table) and tables["users"].num_rows == len(load("users", engine=engine))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"json": "dicts"}, r"^`json` must be 'objects' or 'arrow', not 'dicts'\.$"),
-    ({"as_arrow": "yes"}, r"^`as_arrow` must be True or False, not 'yes'\.$"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"json": "dicts"}, r"^`json` must be 'objects' or 'arrow', not 'dicts'\.$"),
+        ({"as_arrow": "yes"}, r"^`as_arrow` must be True or False, not 'yes'\.$"),
+    ],
+)
 def test_a_wrong_mode_is_one_sentence(engine, kwargs, message):
     with pytest.raises(OpentierError, match=message):
         load("users", engine=engine, **kwargs)

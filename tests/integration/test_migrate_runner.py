@@ -6,8 +6,8 @@ import itertools
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import psycopg
 import pytest
@@ -186,7 +186,9 @@ def test_refuses_an_unknown_target_version(url: str) -> None:
 
 def test_a_failing_migration_rolls_back_and_leaves_nothing(url: str, folder: Path) -> None:
     add_migration(folder, EXTRA, "CREATE TABLE extra_step (id int);\nSELECT 1 / 0;\n")
-    with pytest.raises(MigrationError, match=f"Migration {EXTRA} \\(extra step\\) failed.*division by zero.*rolled back"):
+    with pytest.raises(
+        MigrationError, match=f"Migration {EXTRA} \\(extra step\\) failed.*division by zero.*rolled back"
+    ):
         migrate.up(url, folder=folder)
     # The earlier migrations each committed on their own; the failing one left no table and no ledger row.
     assert [r[0] for r in ledger(url)] == VERSIONS
@@ -247,7 +249,9 @@ def test_a_read_only_server_is_named(url: str) -> None:
         migrate.up(read_only)
     assert ledger(url) == []
     migrate.up(url)
-    with pytest.raises(MigrationError, match="cannot execute DROP TABLE in a read-only transaction.*migrate on a writable server"):
+    with pytest.raises(
+        MigrationError, match="cannot execute DROP TABLE in a read-only transaction.*migrate on a writable server"
+    ):
         migrate.down(read_only)
     assert [r[0] for r in ledger(url)] == VERSIONS
 
@@ -255,7 +259,8 @@ def test_a_read_only_server_is_named(url: str) -> None:
 def test_no_transaction_migration_runs_outside_a_transaction(url: str, folder: Path) -> None:
     # CREATE INDEX CONCURRENTLY cannot run inside a transaction block: it only works on the no-transaction path.
     add_migration(
-        folder, EXTRA,
+        folder,
+        EXTRA,
         "-- no-transaction\nCREATE INDEX CONCURRENTLY idx_extra_documents_title ON documents (title);\n",
         "-- no-transaction\nDROP INDEX CONCURRENTLY idx_extra_documents_title;\n",
     )

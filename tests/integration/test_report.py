@@ -35,6 +35,8 @@ def test_notebook_stops_at_its_first_cell_with_one_sentence(fixture: str, says: 
 
 
 def test_report_of_an_unknown_notebook_is_one_sentence() -> None:
-    out = subprocess.run([sys.executable, "-m", "opentier_explore", "report", "99_nope"], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "opentier_explore", "report", "99_nope"], capture_output=True, text=True
+    )
     assert out.returncode != 0
     assert out.stderr.count("\n") == 1 and "No notebook named '99_nope'" in out.stderr and "Traceback" not in out.stderr

@@ -31,8 +31,10 @@ def _with_password(url: str) -> str:
 
 def _state(url: str) -> tuple:
     with psycopg.connect(url) as conn:
-        counts = conn.execute("SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM chat_messages), "
-                              "(SELECT count(*) FROM sessions), (SELECT count(*) FROM conversations)").fetchone()
+        counts = conn.execute(
+            "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM chat_messages), "
+            "(SELECT count(*) FROM sessions), (SELECT count(*) FROM conversations)"
+        ).fetchone()
     return catalog(url), ledger(url), counts
 
 
@@ -41,7 +43,9 @@ def _assert_clean(html: Path) -> None:
     assert STDERR_OUTPUT not in body and "Traceback" not in body and "postgresql://" not in body
 
 
-def test_report_on_feb2026_writes_three_and_names_the_one_that_stops(feb2026_url, tmp_path, monkeypatch, capsys) -> None:
+def test_report_on_feb2026_writes_three_and_names_the_one_that_stops(
+    feb2026_url, tmp_path, monkeypatch, capsys
+) -> None:
     monkeypatch.setattr(config, "reports_dir", lambda: tmp_path)
     monkeypatch.setenv(config.DATABASE_URL_ENV, _with_password(feb2026_url))
     (tmp_path / "02_moderation_latency.html").write_text("a stale report of another database")
@@ -49,9 +53,14 @@ def test_report_on_feb2026_writes_three_and_names_the_one_that_stops(feb2026_url
     assert cli.main(["report"]) == 0
     out = capsys.readouterr()
     assert sorted(p.name for p in tmp_path.glob("*.html")) == [
-        "00_schema_tour.html", "01_branching_depth.html", "03_session_churn.html"]
+        "00_schema_tour.html",
+        "01_branching_depth.html",
+        "03_session_churn.html",
+    ]
     stopped = [line for line in out.out.splitlines() if "stopped" in line]
-    assert len(stopped) == 1 and stopped[0].startswith("02_moderation_latency stopped at its first cell: The database at ")
+    assert len(stopped) == 1 and stopped[0].startswith(
+        "02_moderation_latency stopped at its first cell: The database at "
+    )
     assert "has no table 'knowledge_submissions', which this notebook needs" in stopped[0]
     assert PASSWORD not in out.out + out.err and "Traceback" not in out.out + out.err
     for html in tmp_path.glob("*.html"):
@@ -64,7 +73,11 @@ def test_report_on_mar2026_writes_all_four(mar2026_url, tmp_path) -> None:
     before = _state(mar2026_url)
     done = report.report(url=mar2026_url, out_dir=tmp_path)
     assert [p.name for p in done.written] == [
-        "00_schema_tour.html", "01_branching_depth.html", "02_moderation_latency.html", "03_session_churn.html"]
+        "00_schema_tour.html",
+        "01_branching_depth.html",
+        "02_moderation_latency.html",
+        "03_session_churn.html",
+    ]
     assert done.stopped == []
     for html in done.written:
         _assert_clean(html)
@@ -102,10 +115,21 @@ def test_lab_opens_on_feb2026_without_writing_to_it(feb2026_url, tmp_path) -> No
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_CONFIG_DIR=str(tmp_path / "config"))
     env.pop(config.DATABASE_URL_ENV, None)
-    cmd = [sys.executable, "-m", "opentier_explore", "lab", "--database-url", _with_password(feb2026_url),
-           "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-           f"--IdentityProvider.token={token}", "--LabApp.news_url=",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "opentier_explore",
+        "lab",
+        "--database-url",
+        _with_password(feb2026_url),
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
     proc = subprocess.Popen(cmd, env=env, cwd=config.PROJECT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 90

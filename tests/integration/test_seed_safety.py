@@ -24,8 +24,14 @@ PROFILES = Path(__file__).resolve().parents[2] / "seed" / "profiles"
 def seed_cli(url: str, *args: str, module: str = "opentier_explore") -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != config.DATABASE_URL_ENV}
     extra = ["seed"] if module == "opentier_explore" else []
-    return subprocess.run([sys.executable, "-m", module, *extra, "--database-url", url, *args],
-                          capture_output=True, text=True, timeout=180, env=env, cwd=config.PROJECT_DIR)
+    return subprocess.run(
+        [sys.executable, "-m", module, *extra, "--database-url", url, *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        cwd=config.PROJECT_DIR,
+    )
 
 
 def one_sentence(result: subprocess.CompletedProcess, *fragments: str) -> str:
@@ -43,8 +49,12 @@ def one_sentence(result: subprocess.CompletedProcess, *fragments: str) -> str:
 def state(url: str) -> dict:
     """Every public table's row count and whether the kit's ledger exists."""
     with psycopg.connect(url, autocommit=True) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY 1")]
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY 1"
+            )
+        ]
         return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
 
 
@@ -136,28 +146,40 @@ def _wait_for(url: str, proc: subprocess.Popen, pattern: str, timeout: float = 6
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 pytest.fail(f"the seed ended before it was interrupted: {proc.stderr.read()}")
-            row = conn.execute("""SELECT query FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()
-                                   AND state = 'active' AND query LIKE %s""", (dbname, pattern)).fetchone()
+            row = conn.execute(
+                """SELECT query FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()
+                                   AND state = 'active' AND query LIKE %s""",
+                (dbname, pattern),
+            ).fetchone()
             if row:
                 return
             time.sleep(0.01)
     pytest.fail(f"never saw the seed run {pattern}")
 
 
-@pytest.mark.parametrize("sig,pattern", [
-    (signal.SIGKILL, 'COPY "chat_messages"%'),
-    (signal.SIGINT, 'COPY "chat_messages"%'),
-    (signal.SIGINT, "CREATE INDEX idx_document_chunks_embedding%"),
-], ids=["kill-during-copy", "ctrl-c-during-copy", "ctrl-c-during-index-build"])
+@pytest.mark.parametrize(
+    "sig,pattern",
+    [
+        (signal.SIGKILL, 'COPY "chat_messages"%'),
+        (signal.SIGINT, 'COPY "chat_messages"%'),
+        (signal.SIGINT, "CREATE INDEX idx_document_chunks_embedding%"),
+    ],
+    ids=["kill-during-copy", "ctrl-c-during-copy", "ctrl-c-during-index-build"],
+)
 def test_an_interrupted_seed_leaves_every_table_empty(pg, sig, pattern):
     url = pg.create_db("seed_killed")
     try:
         migrate.up(url)
         before, schema = state(url), catalog(url)
         env = {k: v for k, v in os.environ.items() if k != config.DATABASE_URL_ENV}
-        proc = subprocess.Popen([sys.executable, "-m", "opentier_explore", "seed", "--database-url", url,
-                                 "--profile", "demo"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=env, cwd=config.PROJECT_DIR)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "opentier_explore", "seed", "--database-url", url, "--profile", "demo"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=config.PROJECT_DIR,
+        )
         try:
             _wait_for(url, proc, pattern)
             proc.send_signal(sig)
@@ -173,8 +195,9 @@ def test_an_interrupted_seed_leaves_every_table_empty(pg, sig, pattern):
         dbname = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
         with psycopg.connect(url, autocommit=True) as conn:
             for _ in range(500):
-                if not conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                                    (dbname,)).fetchone()[0]:
+                if not conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (dbname,)
+                ).fetchone()[0]:
                     break
                 time.sleep(0.02)
         after = state(url)

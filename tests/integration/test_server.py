@@ -18,8 +18,14 @@ pytestmark = pytest.mark.integration
 def cli(home: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != config.DATABASE_URL_ENV}
     env[config.HOME_ENV] = str(home)
-    return subprocess.run([sys.executable, "-m", "opentier_explore", *args],
-                          capture_output=True, text=True, timeout=180, env=env, cwd=config.PROJECT_DIR)
+    return subprocess.run(
+        [sys.executable, "-m", "opentier_explore", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        cwd=config.PROJECT_DIR,
+    )
 
 
 def test_a_home_whose_path_holds_a_space(tmp_path: Path) -> None:

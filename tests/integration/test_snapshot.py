@@ -8,10 +8,10 @@ import pandas as pd
 import psycopg
 import pytest
 import sqlalchemy
+from writer import TAG, Writer, assert_whole
 
 from opentier_explore import OpentierError, Snapshot, connect, load, load_all, metrics, snapshot, tour
 from opentier_explore.errors import ConfigError
-from writer import TAG, Writer, assert_whole
 
 pytestmark = pytest.mark.integration
 
@@ -87,8 +87,13 @@ def test_one_snapshot_shared_by_loads_and_both_metric_paths(engine, tiny_url):
         frames = load_all(engine=snap)
         assert writer.rounds > 3 and assert_whole(frames) > 0
         pd.testing.assert_frame_equal(frames["conversations"], first)
-        for metric in (metrics.conversation_trees, metrics.tree_faults, metrics.branch_kinds,
-                       metrics.moderation_latency, metrics.session_churn):
+        for metric in (
+            metrics.conversation_trees,
+            metrics.tree_faults,
+            metrics.branch_kinds,
+            metrics.moderation_latency,
+            metrics.session_churn,
+        ):
             _assert_same(metric(snap), metric(frames))
         assert tour.table_sizes(snap).loc["conversations", "rows"] == len(first)
         # any SQLAlchemy use of the snapshot sees the same moment
@@ -105,7 +110,10 @@ def test_a_snapshot_lives_across_calls_until_closed(engine):
     n = len(load("users", engine=snap))
     snap.close()
     assert snap.closed
-    with pytest.raises(OpentierError, match=r"^Snapshot \S+ is closed \(by close\(\), or the server ended its session\): take a new one with snapshot\(\)\.$"):
+    with pytest.raises(
+        OpentierError,
+        match=r"^Snapshot \S+ is closed \(by close\(\), or the server ended its session\): take a new one with snapshot\(\)\.$",
+    ):
         load("users", engine=snap)
     with pytest.raises(OpentierError, match="is closed"):
         metrics.session_churn(snap)
@@ -115,7 +123,9 @@ def test_a_snapshot_lives_across_calls_until_closed(engine):
 def test_snapshot_accepts_a_url_and_refuses_other_things(tiny_url):
     with snapshot(tiny_url) as snap:
         assert len(load("users", engine=snap, limit=2)) == 2
-    with pytest.raises(ConfigError, match=r"^snapshot\(\) needs an Engine from connect\(\), not dict: pass connect\(url\)\.$"):
+    with pytest.raises(
+        ConfigError, match=r"^snapshot\(\) needs an Engine from connect\(\), not dict: pass connect\(url\)\.$"
+    ):
         snapshot({})
 
 

@@ -3,7 +3,7 @@ keeps no transaction open between cells, and never shows the password; tables di
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
@@ -60,7 +60,9 @@ def test_line_and_cell_magic_return_dataframes_from_the_notebooks_database(shell
     assert result.success and isinstance(result.result, pd.DataFrame)
     assert int(result.result["n"].sum()) == _count(tiny_url, "users")
     result, _ = _run(shell, "%%sql\nSELECT count(*) AS n\nFROM chat_messages")
-    assert isinstance(result.result, pd.DataFrame) and int(result.result["n"].iloc[0]) == _count(tiny_url, "chat_messages")
+    assert isinstance(result.result, pd.DataFrame) and int(result.result["n"].iloc[0]) == _count(
+        tiny_url, "chat_messages"
+    )
 
 
 def test_every_transaction_is_read_only_and_none_outlives_its_cell(shell, tiny_url: str) -> None:
@@ -119,7 +121,9 @@ def test_the_password_is_never_shown(shell) -> None:
 
 
 def test_tables_and_scalars_display_readably(shell) -> None:
-    result, _ = _run(shell, "%sql SELECT date_trunc('week', created_at) AS week, count(*) AS n FROM users GROUP BY 1 ORDER BY 1")
+    result, _ = _run(
+        shell, "%sql SELECT date_trunc('week', created_at) AS week, count(*) AS n FROM users GROUP BY 1 ORDER BY 1"
+    )
     plain = shell.display_formatter.format(result.result)[0]
     assert "+00:00" not in plain["text/plain"] and "00:00:00" not in plain["text/plain"]
     assert "+00:00" not in plain["text/html"]

@@ -9,10 +9,10 @@ import time
 import pandas as pd
 import psycopg
 import pytest
+from writer import Writer, assert_whole
 
 from opentier_explore import connect, load, load_all, metrics, snapshot, tour
 from opentier_explore.errors import RecoveryConflict
-from writer import Writer, assert_whole
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,9 @@ def urls(replica):
     with psycopg.connect(primary, autocommit=True) as conn:
         # test-only objects, made on the primary: the standby only reads them
         conn.execute("CREATE TABLE bait (id int)")
-        conn.execute("CREATE FUNCTION slow_true(s float8) RETURNS boolean LANGUAGE sql AS $$ SELECT true FROM pg_sleep(s) $$")
+        conn.execute(
+            "CREATE FUNCTION slow_true(s float8) RETURNS boolean LANGUAGE sql AS $$ SELECT true FROM pg_sleep(s) $$"
+        )
     replica.wait_replayed()
     return primary, standby
 
@@ -70,12 +72,22 @@ def test_every_kit_read_works_on_the_standby_while_the_primary_is_written(urls, 
         assert assert_whole(frames) > 0
         with snapshot(standby_engine) as snap:
             assert snap.on_standby
-            for metric in (metrics.conversation_trees, metrics.tree_faults, metrics.branch_kinds,
-                           metrics.moderation_latency, metrics.session_churn):
+            for metric in (
+                metrics.conversation_trees,
+                metrics.tree_faults,
+                metrics.branch_kinds,
+                metrics.moderation_latency,
+                metrics.session_churn,
+            ):
                 metric(snap)
                 metric(standby_engine)
-            for measure in (tour.table_sizes, tour.relations, tour.orphan_conversations, tour.message_split,
-                            tour.monthly_messages):
+            for measure in (
+                tour.table_sizes,
+                tour.relations,
+                tour.orphan_conversations,
+                tour.message_split,
+                tour.monthly_messages,
+            ):
                 measure(snap)
             assert assert_whole(load_all(engine=snap)) > 0
     for _ in range(3):  # SET LOCAL only: no pooled connection keeps a setting
@@ -113,7 +125,8 @@ class _Vacuums(threading.Thread):
         with psycopg.connect(self.primary, autocommit=True) as conn:
             if self.trigger is not None:  # once the standby runs the query: one conflict, then quiet
                 while not self.halt.is_set() and not _scalar(
-                    self.standby, "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE %s",
+                    self.standby,
+                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE %s",
                     (f"%{self.trigger}%",),
                 ):
                     time.sleep(0.02)
@@ -129,7 +142,7 @@ class _Vacuums(threading.Thread):
         conn.execute("VACUUM bait")
         self.rounds += 1
 
-    def __enter__(self) -> "_Vacuums":
+    def __enter__(self) -> _Vacuums:
         self.start()
         return self
 
@@ -211,9 +224,12 @@ def test_a_snapshot_cancelled_after_a_read_is_not_silently_replaced(urls, replic
                 while vac.rounds < 2:
                     time.sleep(0.02)
             replica.wait_replayed()
-            with pytest.raises(RecoveryConflict, match=r"^The hot standby cancelled snapshot \S+ because replaying the "
-                               r"primary's changes removed rows it still showed \(a recovery conflict\): take a new one "
-                               r"with snapshot\(\), and set hot_standby_feedback = on on the standby, or a larger "
-                               r"max_standby_streaming_delay to keep snapshots longer\.$"):
+            with pytest.raises(
+                RecoveryConflict,
+                match=r"^The hot standby cancelled snapshot \S+ because replaying the "
+                r"primary's changes removed rows it still showed \(a recovery conflict\): take a new one "
+                r"with snapshot\(\), and set hot_standby_feedback = on on the standby, or a larger "
+                r"max_standby_streaming_delay to keep snapshots longer\.$",
+            ):
                 load("users", engine=snap)
     assert isinstance(users, pd.DataFrame)

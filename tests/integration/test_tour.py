@@ -77,7 +77,7 @@ def test_monthly_messages(engine, migrated_url: str) -> None:
         # A second month: one old chat message (added last: the other tests count rows).
         conn.execute(
             "INSERT INTO chat_messages (conversation_id, role, content, created_at) VALUES (%s, 'user', 'old', %s)",
-            (C1, dt.datetime(2020, 1, 15, tzinfo=dt.timezone.utc)),
+            (C1, dt.datetime(2020, 1, 15, tzinfo=dt.UTC)),
         )
     monthly = tour.monthly_messages(engine)
     assert monthly.loc["2020-01"].tolist() == [1, 0]

@@ -46,7 +46,9 @@ def test_an_unexpected_database_error_is_still_one_line(capsys, monkeypatch) -> 
     from opentier_explore import cli
 
     def lost(args):
-        raise psycopg.OperationalError("consuming input failed: server closed the connection unexpectedly\n\tThis probably means...")
+        raise psycopg.OperationalError(
+            "consuming input failed: server closed the connection unexpectedly\n\tThis probably means..."
+        )
 
     monkeypatch.setattr(cli, "_migrate", lost)
     assert cli.main(["migrate", "status"]) == 1

@@ -36,8 +36,14 @@ def test_mask_url(url: str, masked: str) -> None:
 @pytest.mark.parametrize(
     "url",
     [
-        "mysql://u:pw@h/d", "u:pw@h/d", "postgresql://u:pw@h:notaport/d", "postgresql://u:pw@h:70000/d",
-        "postgresql://u:p w@h/d", "postgresql://u:pw\n@h/d", "http://x", "",
+        "mysql://u:pw@h/d",
+        "u:pw@h/d",
+        "postgresql://u:pw@h:notaport/d",
+        "postgresql://u:pw@h:70000/d",
+        "postgresql://u:p w@h/d",
+        "postgresql://u:pw\n@h/d",
+        "http://x",
+        "",
     ],
 )
 def test_normalize_url_refuses_malformed(url: str) -> None:

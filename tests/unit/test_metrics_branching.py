@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pandas as pd
-
 from branching_cases import frames
+
 from opentier_explore.metrics.branching import branch_kinds
 
 
@@ -20,7 +20,10 @@ def test_branch_kinds_counts_by_hand() -> None:
 
 
 def test_branch_kinds_of_a_linear_chat_is_all_zero() -> None:
-    linear = pd.DataFrame([("m1", "A", None, "user"), ("m2", "A", "m1", "assistant")], columns=["id", "conversation_id", "parent_id", "role"])
+    linear = pd.DataFrame(
+        [("m1", "A", None, "user"), ("m2", "A", "m1", "assistant")],
+        columns=["id", "conversation_id", "parent_id", "role"],
+    )
     assert branch_kinds({"chat_messages": linear}).to_numpy().sum() == 0
 
 

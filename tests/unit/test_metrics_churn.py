@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime
 
+import metric_cases as mc
 import pandas as pd
 import pytest
 
-import metric_cases as mc
 from opentier_explore import metrics
 from opentier_explore.errors import ConfigError, SchemaError
 
@@ -24,7 +24,9 @@ def test_earlier_as_of_ignores_later_rows():
     c = metrics.session_churn(mc.churn_frames(), as_of=mc.T0 + 10 * mc.D, activity="sessions")
     assert c.weekly_active.tolist() == [pd.NA, 2]
     assert c.sessions_per_user.tolist() == [2, 1, 1, 0]  # u5 has not signed up yet
-    assert c.cohort_retention.shape == (1, 1) and pd.isna(c.cohort_retention.iloc[0, 0])  # week 0 began before any login
+    assert c.cohort_retention.shape == (1, 1) and pd.isna(
+        c.cohort_retention.iloc[0, 0]
+    )  # week 0 began before any login
     chat = metrics.session_churn(mc.churn_frames(), as_of=mc.T0 + 10 * mc.D)
     assert chat.activity_per_user.tolist() == [2, 1, 1, 0] and chat.orphan_events == 1
 
@@ -58,8 +60,12 @@ def test_as_of_before_all_data_and_empty_tables():
 
 def test_as_of_may_be_a_datetime_date_or_naive_string_meaning_utc():
     ref = metrics.session_churn(mc.churn_frames(), as_of=mc.T0 + 10 * mc.D)
-    for as_of in (datetime.datetime(2025, 3, 13), datetime.date(2025, 3, 13), "2025-03-13 00:00",
-                  datetime.datetime(2025, 3, 13, 1, tzinfo=datetime.timezone(datetime.timedelta(hours=1)))):
+    for as_of in (
+        datetime.datetime(2025, 3, 13),
+        datetime.date(2025, 3, 13),
+        "2025-03-13 00:00",
+        datetime.datetime(2025, 3, 13, 1, tzinfo=datetime.timezone(datetime.timedelta(hours=1))),
+    ):
         got = metrics.session_churn(mc.churn_frames(), as_of=as_of)
         assert got.as_of == ref.as_of
         pd.testing.assert_frame_equal(got.cohort_retention, ref.cohort_retention)
@@ -77,7 +83,12 @@ def test_user_agents_are_named():
     assert metrics.signed_in.__module__.endswith("signed_in")
     from opentier_explore.metrics.signed_in import client_and_system
 
-    assert client_and_system("OpenTier-Desktop/1.4.2 (Macintosh; Intel Mac OS X 14_5) Electron/31.2.0") == ("OpenTier desktop", "macOS")
-    assert client_and_system("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-                             "Chrome/131.0.0.0 Mobile Safari/537.36") == ("Chrome", "Android")
+    assert client_and_system("OpenTier-Desktop/1.4.2 (Macintosh; Intel Mac OS X 14_5) Electron/31.2.0") == (
+        "OpenTier desktop",
+        "macOS",
+    )
+    assert client_and_system(
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Mobile Safari/537.36"
+    ) == ("Chrome", "Android")
     assert client_and_system(None) == (metrics.NO_AGENT, metrics.NO_AGENT)

@@ -14,12 +14,16 @@ A, B, C, D, E = (f"0000000{i}-0000-4000-8000-000000000000" for i in range(1, 6))
 
 def _chat() -> pd.DataFrame:
     # Out of order on purpose; D and C tie on created_at (then id order: C before D).
-    return pd.DataFrame({
-        "id": [D, A, C, B, E],
-        "conversation_id": ["k2", "k1", "k2", "k1", "k1"],
-        "created_at": pd.Series([T0 + pd.Timedelta(minutes=m) for m in (5, 0, 5, 1, 2)], dtype="datetime64[ns, UTC]"),
-        "role": ["assistant", "user", "user", "assistant", "user"],
-    })
+    return pd.DataFrame(
+        {
+            "id": [D, A, C, B, E],
+            "conversation_id": ["k2", "k1", "k2", "k1", "k1"],
+            "created_at": pd.Series(
+                [T0 + pd.Timedelta(minutes=m) for m in (5, 0, 5, 1, 2)], dtype="datetime64[ns, UTC]"
+            ),
+            "role": ["assistant", "user", "user", "assistant", "user"],
+        }
+    )
 
 
 def test_linear_parents_follow_created_at_then_id_within_each_conversation() -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import metric_cases as mc
 import pandas as pd
 import pytest
 
-import metric_cases as mc
 from opentier_explore import metrics
 from opentier_explore.errors import SchemaError
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import metric_cases as mc
 import numpy as np
 import pandas as pd
 import pytest
 
-import metric_cases as mc
 from opentier_explore import metrics
 from opentier_explore.errors import SchemaError
 
@@ -58,8 +58,11 @@ def test_missing_parent_id_and_created_at_columns_is_one_clear_error():
 def test_key_matching_falls_back_to_strings_when_halves_collide():
     from opentier_explore.metrics import _keys
 
-    a, b, c = ("00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002",
-               "11111111-0000-4000-8000-000000000001")  # high halves and low halves both repeat
+    a, b, c = (
+        "00000000-0000-4000-8000-000000000001",
+        "00000000-0000-4000-8000-000000000002",
+        "11111111-0000-4000-8000-000000000001",
+    )  # high halves and low halves both repeat
     ids = np.array([a, b, c], dtype=object)
     parents = np.array([None, a, "not-a-uuid"], dtype=object)
     assert _keys.parent_rows(ids, parents).tolist() == [-1, 0, -2]

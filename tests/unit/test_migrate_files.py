@@ -77,7 +77,9 @@ def test_discover_pairs_files_and_ignores_others(tmp_path: Path) -> None:
     (tmp_path / "3_dir.up.sql").mkdir()
     found = migrate.discover(tmp_path)
     assert [(m.version, m.description, m.down_path is not None) for m in found] == [
-        (1, "first", False), (2, "second", True), (10, "tenth", False),
+        (1, "first", False),
+        (2, "second", True),
+        (10, "tenth", False),
     ]
 
 

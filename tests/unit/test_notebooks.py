@@ -24,7 +24,12 @@ def _text(output: dict) -> str:
 
 
 def test_the_four_notebooks_exist() -> None:
-    assert [p.stem for p in NOTEBOOKS] == ["00_schema_tour", "01_branching_depth", "02_moderation_latency", "03_session_churn"]
+    assert [p.stem for p in NOTEBOOKS] == [
+        "00_schema_tour",
+        "01_branching_depth",
+        "02_moderation_latency",
+        "03_session_churn",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

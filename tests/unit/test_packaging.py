@@ -43,7 +43,9 @@ def test_every_runtime_dependency_is_pinned_exactly() -> None:
 
 
 def test_module_entry_point_prints_help() -> None:
-    out = subprocess.run([sys.executable, "-m", "opentier_explore", "--help"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "opentier_explore", "--help"], capture_output=True, text=True, check=True
+    )
     assert "migrate" in out.stdout and "seed" in out.stdout and "db" in out.stdout
 
 

@@ -7,11 +7,11 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import metric_cases as mc  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-import metric_cases as mc  # noqa: E402
 from opentier_explore import metrics, plots  # noqa: E402
 
 
@@ -31,14 +31,22 @@ def test_tree_depths_one_bar_per_depth():
     bars = _bars(ax)
     # max_depth values 4, 7, 3, 1, 2, 2, 1 (conversation 8 has none): depths 1, 2, 3, 4, 7
     assert sorted((round(b.get_x() + b.get_width() / 2), b.get_height()) for b in bars) == [
-        (1, 2), (2, 2), (3, 1), (4, 1), (7, 1)]
+        (1, 2),
+        (2, 2),
+        (3, 1),
+        (4, 1),
+        (7, 1),
+    ]
 
 
 def test_latency_histogram_and_km_curve():
     mod = metrics.moderation_latency(mc.moderation_frames())
     fig = plots.latency(mod)
     left, right = fig.axes
-    assert left.get_title() == "Review latency of reviewed submissions" and left.get_xlabel() == "hours from submission to review"
+    assert (
+        left.get_title() == "Review latency of reviewed submissions"
+        and left.get_xlabel() == "hours from submission to review"
+    )
     assert sum(b.get_height() for b in _bars(left)) == 6  # six observed latencies
     assert len(left.get_lines()) == 3  # p50, p90, p99 markers
     assert right.get_title() == "Time to review" and right.get_ylabel() == "share still waiting"
@@ -50,7 +58,11 @@ def test_latency_histogram_and_km_curve():
 def test_backlog_line():
     ax = plots.backlog(metrics.moderation_latency(mc.moderation_frames()))
     (line,) = ax.get_lines()
-    assert list(line.get_ydata()) == [1] and ax.get_title() == "Moderation backlog" and ax.get_ylabel() == "pending submissions"
+    assert (
+        list(line.get_ydata()) == [1]
+        and ax.get_title() == "Moderation backlog"
+        and ax.get_ylabel() == "pending submissions"
+    )
 
 
 def test_cohort_heatmap_cells():
@@ -85,5 +97,10 @@ def test_sessions_per_user_bars():
 
 def test_questions_per_user_bars():
     ax = plots.activity_per_user(metrics.session_churn(mc.churn_frames()))
-    assert sorted((round(b.get_x() + b.get_width() / 2), b.get_height()) for b in _bars(ax)) == [(0, 1), (1, 2), (2, 1), (3, 1)]
+    assert sorted((round(b.get_x() + b.get_width() / 2), b.get_height()) for b in _bars(ax)) == [
+        (0, 1),
+        (1, 2),
+        (2, 1),
+        (3, 1),
+    ]
     assert ax.get_title() == "Questions per user" and ax.get_ylabel() == "users"

@@ -49,7 +49,10 @@ def test_tokens_and_timestamps():
     rng = np.random.default_rng(0)
     assert all(re.fullmatch(r"[A-Za-z0-9]{64}", t) for t in tokens(rng, 100, 64).tolist())
     assert all(re.fullmatch(r"[0-9]{6}", t) for t in tokens(rng, 100, 6, "digits").tolist())
-    assert ts(np.array([0, 1_782_777_600_000_001])) == ["1970-01-01T00:00:00.000000+00", "2026-06-30T00:00:00.000001+00"]
+    assert ts(np.array([0, 1_782_777_600_000_001])) == [
+        "1970-01-01T00:00:00.000000+00",
+        "2026-06-30T00:00:00.000001+00",
+    ]
 
 
 def test_embeddings_are_unit_float32_in_pgvector_binary_form(tiny):
@@ -64,14 +67,25 @@ def test_embeddings_are_unit_float32_in_pgvector_binary_form(tiny):
 
 
 def test_binary_copy_encoding():
-    t = Table("t", ["a", "b", "c", "d", "e"], [["00000000-0000-4000-8000-000000000001"], ["hé"], [7], [None],
-                                               [946_684_800_000_001]], types=["uuid", "text", "int4", "jsonb", "timestamptz"])
+    t = Table(
+        "t",
+        ["a", "b", "c", "d", "e"],
+        [["00000000-0000-4000-8000-000000000001"], ["hé"], [7], [None], [946_684_800_000_001]],
+        types=["uuid", "text", "int4", "jsonb", "timestamptz"],
+    )
     data = b"".join(x for _, x in copy_mod.chunks(t))
     assert data.startswith(b"PGCOPY\n\xff\r\n\x00") and data.endswith(b"\xff\xff")
     body = data[19:-2]
-    assert body == (struct.pack(">h", 5) + struct.pack(">i", 16) + bytes.fromhex("00000000000040008000000000000001")
-                    + struct.pack(">i", 3) + "hé".encode() + struct.pack(">ii", 4, 7) + b"\xff\xff\xff\xff"
-                    + struct.pack(">iq", 8, 1))
+    assert body == (
+        struct.pack(">h", 5)
+        + struct.pack(">i", 16)
+        + bytes.fromhex("00000000000040008000000000000001")
+        + struct.pack(">i", 3)
+        + "hé".encode()
+        + struct.pack(">ii", 4, 7)
+        + b"\xff\xff\xff\xff"
+        + struct.pack(">iq", 8, 1)
+    )
 
 
 def test_sessions_expire_after_seven_days(tiny):
@@ -94,7 +108,9 @@ def test_chat_messages_are_parent_first_and_never_older_than_their_parent(tiny):
 
 def test_planted_faults_only_when_asked(tiny):
     text = (profile.PROFILES_DIR / "tiny.toml").read_text()
-    text = text.replace("cross_conversation_parents = 0", "cross_conversation_parents = 3").replace("cycles = 0", "cycles = 2")
+    text = text.replace("cross_conversation_parents = 0", "cross_conversation_parents = 3").replace(
+        "cycles = 0", "cycles = 2"
+    )
     m = {t.name: t for t in generate(profile.parse(text, "faulty"), 42)}["chat_messages"]
     ids, parents, conv = col(m, "id"), col(m, "parent_id"), col(m, "conversation_id")
     conv_of = dict(zip(ids, conv))
@@ -103,13 +119,25 @@ def test_planted_faults_only_when_asked(tiny):
     cycles = sum(1 for i, p in zip(ids, parents) if p is not None and parent_of[p] == i)
     assert cross == 3 and cycles == 4  # two two-message cycles
     clean = tiny["chat_messages"]
-    assert all(p is None or conv_of.get(p, c) == c for p, c in zip(col(clean, "parent_id"), col(clean, "conversation_id")))
+    assert all(
+        p is None or conv_of.get(p, c) == c for p, c in zip(col(clean, "parent_id"), col(clean, "conversation_id"))
+    )
 
 
 def test_empty_profile_generates_empty_tables():
     text = (profile.PROFILES_DIR / "tiny.toml").read_text()
-    for key in ("count = 200", "admins = 3", "count = 700", "count = 40", "count = 120",
-                "processing = 2", "queued = 3", "partial = 1", "recent_promotions = 4", "live_password_resets = 1"):
+    for key in (
+        "count = 200",
+        "admins = 3",
+        "count = 700",
+        "count = 40",
+        "count = 120",
+        "processing = 2",
+        "queued = 3",
+        "partial = 1",
+        "recent_promotions = 4",
+        "live_password_resets = 1",
+    ):
         text = text.replace(key, key.split("=")[0] + "= 0", 1)
     tables = generate(profile.parse(text, "empty"), 42)
     assert [len(t) for t in tables] == [0] * len(TABLES)

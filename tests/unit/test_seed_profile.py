@@ -12,7 +12,9 @@ from seed import profile
 TINY_TEXT = (profile.PROFILES_DIR / "tiny.toml").read_text()
 
 
-@pytest.mark.parametrize("name,users,conversations", [("tiny", 200, 700), ("demo", 5000, 37000), ("large", 50000, 440000)])
+@pytest.mark.parametrize(
+    "name,users,conversations", [("tiny", 200, 700), ("demo", 5000, 37000), ("large", 50000, 440000)]
+)
 def test_builtin_profiles_are_valid(name, users, conversations):
     p = profile.load(name)
     assert p.name == name
@@ -23,7 +25,7 @@ def test_builtin_profiles_are_valid(name, users, conversations):
 
 def test_demo_covers_about_a_year_ending_mid_2026():
     p = profile.load("demo")
-    assert p.as_of == dt.datetime(2026, 6, 30, tzinfo=dt.timezone.utc)
+    assert p.as_of == dt.datetime(2026, 6, 30, tzinfo=dt.UTC)
     assert 330 <= p["history_days"] <= 400
 
 
@@ -31,27 +33,30 @@ def test_builtin_names():
     assert profile.builtin_names() == ["demo", "large", "tiny"]
 
 
-@pytest.mark.parametrize("old,new,key", [
-    ("count = 200", "count = -1", "'users.count'"),
-    ("count = 200", "count = 2.5", "'users.count'"),
-    ("count = 200", "count = 10000000000000000000", "'users.count'"),  # beyond numpy's sizes
-    ("count = 700", "count = 1000000000001", "'conversations.count'"),
-    ("orphan_share = 0.03", "orphan_share = 1.01", "'conversations.orphan_share'"),
-    ("orphan_share = 0.03", "orphan_share = -0.1", "'conversations.orphan_share'"),
-    ("oauth_only_share = 0.30", "oauth_only_share = nan", "'users.oauth_only_share'"),
-    ("growth = 4.0", 'growth = "4"', "'users.growth'"),
-    ("max_depth = 40", "max_depth = 1", "'conversations.max_depth'"),
-    ("signout_share = 0.30", "signout_share = true", "'sessions.signout_share'"),
-    ("keep_history = false", "keep_history = 0", "'sessions.keep_history'"),
-    ("keep_history = false", 'keep_history = "no"', "'sessions.keep_history'"),
-    ("ttl_days = 7", "ttl_dais = 7", "'sessions.ttl_dais'"),
-    ("ttl_days = 7", "", "'sessions.ttl_days'"),
-    ("as_of = 2026-06-30T00:00:00Z", "as_of = 2026-06-30T00:00:00", "'as_of'"),
-    ("as_of = 2026-06-30T00:00:00Z", "as_of = 2026-06-30", "'as_of'"),
-    ('name = "tiny"', 'name = ""', "'name'"),
-    ("admins = 3", "admins = 0", "'users.admins'"),
-    ("admins = 3", "admins = 201", "'users.admins'"),
-])
+@pytest.mark.parametrize(
+    "old,new,key",
+    [
+        ("count = 200", "count = -1", "'users.count'"),
+        ("count = 200", "count = 2.5", "'users.count'"),
+        ("count = 200", "count = 10000000000000000000", "'users.count'"),  # beyond numpy's sizes
+        ("count = 700", "count = 1000000000001", "'conversations.count'"),
+        ("orphan_share = 0.03", "orphan_share = 1.01", "'conversations.orphan_share'"),
+        ("orphan_share = 0.03", "orphan_share = -0.1", "'conversations.orphan_share'"),
+        ("oauth_only_share = 0.30", "oauth_only_share = nan", "'users.oauth_only_share'"),
+        ("growth = 4.0", 'growth = "4"', "'users.growth'"),
+        ("max_depth = 40", "max_depth = 1", "'conversations.max_depth'"),
+        ("signout_share = 0.30", "signout_share = true", "'sessions.signout_share'"),
+        ("keep_history = false", "keep_history = 0", "'sessions.keep_history'"),
+        ("keep_history = false", 'keep_history = "no"', "'sessions.keep_history'"),
+        ("ttl_days = 7", "ttl_dais = 7", "'sessions.ttl_dais'"),
+        ("ttl_days = 7", "", "'sessions.ttl_days'"),
+        ("as_of = 2026-06-30T00:00:00Z", "as_of = 2026-06-30T00:00:00", "'as_of'"),
+        ("as_of = 2026-06-30T00:00:00Z", "as_of = 2026-06-30", "'as_of'"),
+        ('name = "tiny"', 'name = ""', "'name'"),
+        ("admins = 3", "admins = 0", "'users.admins'"),
+        ("admins = 3", "admins = 201", "'users.admins'"),
+    ],
+)
 def test_bad_values_name_the_key(old, new, key):
     assert old in TINY_TEXT
     with pytest.raises(SeedError) as err:

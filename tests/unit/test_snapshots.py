@@ -17,7 +17,9 @@ def _wrapped_as_the_loader_does() -> OpentierError:
         try:
             raise OSError(CANCEL)
         except OSError:
-            raise OpentierError("Loading table 'users' failed: canceling statement due to conflict with recovery.") from None
+            raise OpentierError(
+                "Loading table 'users' failed: canceling statement due to conflict with recovery."
+            ) from None
     except OpentierError as exc:
         return exc
 
