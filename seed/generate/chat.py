@@ -86,6 +86,27 @@ def _branches(ctx: Ctx, m: _Msgs, base: int, among: np.ndarray) -> _Msgs:
     return out
 
 
+def _turn_lengths(ctx: Ctx, sys: np.ndarray) -> np.ndarray:
+    """Main-path lengths from the short/long mixture of geometric question-answer turns."""
+    rng, n_conv, maxd = ctx.rng, len(sys), ctx.p("conversations.max_depth")
+    long = rng.random(n_conv) < ctx.p("conversations.long_share")
+    turns = np.where(long, rng.geometric(1 / ctx.p("conversations.long_mean_turns"), n_conv),
+                     rng.geometric(1 / ctx.p("conversations.short_mean_turns"), n_conv))
+    cap = (maxd - sys) // 2
+    over = turns > cap  # redrawn below the cap rather than clipped onto it (no spike at max_depth)
+    turns[over] = 1 + (rng.random(int(over.sum())) * cap[over]).astype(np.int64)
+    return np.maximum(2 * turns - (rng.random(n_conv) < ctx.p("conversations.unanswered_share")), 1)
+
+
+def _empirical_lengths(ctx: Ctx, sys: np.ndarray) -> np.ndarray:
+    """Main-path lengths drawn from the profile's `conversations.length_weights`, capped by max_depth."""
+    pairs = ctx.p("conversations.length_weights")
+    lengths = np.array([a for a, _ in pairs], dtype=np.int64)
+    w = np.array([b for _, b in pairs], dtype=float)
+    drawn = lengths[ctx.rng.choice(len(lengths), size=len(sys), p=w / w.sum())] if len(sys) else lengths[:0]
+    return np.maximum(np.minimum(drawn, ctx.p("conversations.max_depth") - sys), 1)
+
+
 def _pools(ctx: Ctx) -> tuple[list[str], list[str]]:
     """Per topic, `_K` question and `_K` answer texts (COPY-escaped)."""
     rng = ctx.rng
@@ -131,13 +152,10 @@ def generate(ctx: Ctx) -> list[Table]:
     # Spines: an optional system prompt, then question/answer turns, most conversations short.
     maxd = ctx.p("conversations.max_depth")
     sys = rng.random(n_conv) < ctx.p("conversations.system_prompt_share")
-    long = rng.random(n_conv) < ctx.p("conversations.long_share")
-    turns = np.where(long, rng.geometric(1 / ctx.p("conversations.long_mean_turns"), n_conv),
-                     rng.geometric(1 / ctx.p("conversations.short_mean_turns"), n_conv))
-    cap = (maxd - sys) // 2
-    over = turns > cap  # redrawn below the cap rather than clipped onto it (no spike at max_depth)
-    turns[over] = 1 + (rng.random(int(over.sum())) * cap[over]).astype(np.int64)
-    length = np.maximum(2 * turns - (rng.random(n_conv) < ctx.p("conversations.unanswered_share")), 1)
+    if "conversations.length_weights" in ctx.profile:
+        length = _empirical_lengths(ctx, sys)
+    else:
+        length = _turn_lengths(ctx, sys)
     sys_conv = np.flatnonzero(sys)
     n_sys = len(sys_conv)
     sys_m = _Msgs(sys_conv, np.full(n_sys, -1), np.full(n_sys, _SYSTEM), start[sys_conv], np.ones(n_sys, np.int64),
