@@ -9,7 +9,7 @@ import numpy as np
 
 from .frame import Frame
 
-_SIM_USERS = 6000
+_SIM_USERS = 5000
 _SIM_SEED = 20260101
 
 
@@ -99,6 +99,9 @@ def fit_sessions(t: Targets, frame: Frame, signups: list[int] | None, demo: dict
         sim = _simulate(frame, _params(x, demo), signups, _SIM_USERS)
         return float(np.sum(_WEIGHTS * (sim - goal) ** 2))
 
-    best = minimize(loss, np.zeros(5), method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-7, "maxfev": 400})
+    # The simulated statistics are step functions of the parameters: start from a simplex one scale-unit wide.
+    simplex = np.vstack([np.zeros(5), np.eye(5)])
+    best = minimize(loss, np.zeros(5), method="Nelder-Mead",
+                    options={"initial_simplex": simplex, "xatol": 0.02, "fatol": 1e-6, "maxfev": 300})
     p = _params(start + best.x * scale, demo)
     return {k: v for k, v in p.items() if k.startswith("sessions.") and k != "sessions.max_per_user"}
