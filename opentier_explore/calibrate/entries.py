@@ -33,7 +33,8 @@ class Entries:
 
     def fallback(self, key: str, origin: str, note: str) -> None:
         """The demo profile's value, marked missing (the database cannot tell), suppressed or unused."""
-        self.items[key] = Entry(key, self.demo[key], note, origin)
+        # An optional distribution the demo profile lacks is left out: the generator then uses the parametric keys.
+        self.items[key] = Entry(key, self.demo.get(key), note, origin)
 
     def missing(self, keys: tuple[str, ...], why: str) -> None:
         for key in keys:

@@ -64,6 +64,8 @@ def render(out: Entries, frame_as_of: dt.datetime, history_days: int) -> str:
              f"history_days = {history_days}    # as_of − the first sign-up, in whole days", ""]
     sections: dict[str, list] = {}
     for e in out.items.values():
+        if e.value is None:
+            continue
         section, _, key = e.key.partition(".")
         sections.setdefault(section, []).append((key, e))
     for section in _ORDER:
