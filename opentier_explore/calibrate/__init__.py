@@ -5,12 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ConfigError, NotMigrated
-from . import activity, chat, knowledge, people
+from . import activity, chat, knowledge, people, release, render, snapshot
 from .entries import Entries
 from .frame import read_frame
-from .release import DP_ROW_CAP, release
-from .render import render
-from .snapshot import read_schema, snapshot
 
 __all__ = ["calibrate", "check_output", "write_profile"]
 
@@ -33,25 +30,25 @@ def _demo() -> dict:
 def calibrate(url: str | None = None, *, min_count: int = 10, epsilon: float | None = None) -> str:
     """The text of a profile estimated, in one read-only snapshot, from the database at `url`."""
     _check(min_count, epsilon)
-    with snapshot(url) as conn:
-        schema = read_schema(conn)
+    with snapshot.snapshot(url) as conn:
+        schema = snapshot.read_schema(conn)
         missing = [t for t in _NEEDS if t not in schema.columns]
         if missing:
             raise NotMigrated(f"The database holds no OpenTier tables ({', '.join(missing)} missing): point "
                               "--database-url at an OpenTier database.")
-        frame = read_frame(conn, schema, DP_ROW_CAP if epsilon is not None else None)
+        frame = read_frame(conn, schema, release.DP_ROW_CAP if epsilon is not None else None)
         if frame is None:
             raise NotMigrated("The database holds no users to calibrate from: point --database-url at a database with data.")
         stats = {}
         for concern in (people, activity, chat, knowledge):
             stats.update(concern.measure(conn, schema, frame))
         parts = len(stats) + ("subs.ranks" in stats)  # the latency histograms are released in a second step
-        rel = release(stats, min_count=min_count, epsilon=epsilon, parts=parts)
+        rel = release.release(stats, min_count=min_count, epsilon=epsilon, parts=parts)
         out = Entries(rel, _demo())
         groups = knowledge.rank_groups(out) if rel.has("subs.ranks") else []
         latency = None
         if groups:
-            lat = release({"subs.latency": knowledge.measure_latency(conn, frame, groups)}, min_count=min_count,
+            lat = release.release({"subs.latency": knowledge.measure_latency(conn, frame, groups)}, min_count=min_count,
                           epsilon=epsilon, parts=parts)
             latency = lat.vector("subs.latency")
     people.estimate(out, schema)
@@ -59,7 +56,7 @@ def calibrate(url: str | None = None, *, min_count: int = 10, epsilon: float | N
     chat.estimate(out)
     knowledge.estimate(out, latency, groups)
     _complete(out)
-    return render(out, frame.as_of, frame.history_days)
+    return render.render(out, frame.as_of, frame.history_days)
 
 
 def _complete(out: Entries) -> None:
