@@ -4,6 +4,8 @@ A hand-written profile may leave every one of them out: the generator then uses 
 - `users.signups_per_period`: sign-ups (any non-negative weights) per equal slice of the history, oldest first.
 - `conversations.length_weights`: `[[messages, weight], …]` — messages on a conversation's main path
   (system prompt excluded), replacing the short/long turn mixture and `unanswered_share`.
+- `conversations.mirror_conversation_share`: the oldest share of conversations `messages` mirrors, replacing
+  `mirror_share` (a share of the history).
 - `[[submissions.reviewers]]`: reviewers ranked by volume, each `{share, latency_hours = [[p, hours], …]}`:
   its share of the reviews and quantiles of its time to review (weekends and freezes included).
 """
@@ -14,7 +16,8 @@ from typing import Any
 
 from opentier_explore.errors import SeedError
 
-KEYS = ("users.signups_per_period", "conversations.length_weights", "submissions.reviewers")
+KEYS = ("users.signups_per_period", "conversations.length_weights", "conversations.mirror_conversation_share",
+        "submissions.reviewers")
 
 
 def _number(x: Any) -> bool:
@@ -71,7 +74,14 @@ def _reviewers(where: str, key: str, value: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _share(where: str, key: str, value: Any) -> float:
+    if not _number(value) or not 0 <= value <= 1:
+        raise _fail(where, key, "a share between 0 and 1")
+    return float(value)
+
+
 _CHECKS = {
+    "conversations.mirror_conversation_share": _share,
     "users.signups_per_period": _weights,
     "conversations.length_weights": _lengths,
     "submissions.reviewers": _reviewers,

@@ -94,9 +94,7 @@ def measure(conn: "psycopg.Connection", schema: Schema, frame: Frame) -> dict[st
     if tree:
         out["chat.branches"] = stat(row(conn, _BRANCHES.format(msgs=msgs), p), 7 * cap)
     if schema.has("messages", "conversation_id"):
-        mirrored = _CONV_TIMES.format(convs=f"(SELECT * FROM {convs} c WHERE c.id IN "
-                                            f"(SELECT conversation_id FROM messages))", slices=SLICES)
-        out["chat.mirrored"] = stat(histogram(conn, mirrored, p, SLICES), cap)
+        out["chat.mirror_rows"] = stat(row(conn, "SELECT count(*) FROM messages", p), cap)
     return out
 
 
@@ -133,19 +131,20 @@ def _branches(out: Entries, user_msgs: float, assistant_msgs: float) -> None:
     out.put("faults.cycles", 0, "no faults are planted in a twin")
 
 
-def _mirror(out: Entries, mirrored_convs: float) -> None:
+def _mirror(out: Entries, mirrored: float, n: float) -> None:
     rel = out.rel
-    if not rel.has("chat.mirrored"):
+    if not rel.has("chat.mirror_rows"):
         out.missing(("conversations.mirror_share",), "no messages table")
         return
+    out.share("conversations.mirror_conversation_share", mirrored, n, "conversations with rows in `messages`")
     started = rel.vector("chat.started")
-    if not rel.enough(mirrored_convs, started.sum()):
+    if not rel.enough(mirrored, started.sum()):
         out.fallback("conversations.mirror_share", "suppressed", "suppressed: fewer than K mirrored conversations")
         return
     cum = np.concatenate([[0.0], np.cumsum(started)])
-    cut = float(np.interp(min(mirrored_convs, cum[-1]), cum, np.linspace(0, 1, len(cum))))
-    out.number("conversations.mirror_share", cut, "the share of history whose conversations hold as many as `messages` "
-               "mirrors (conversations per 1/100 of the history)", low=0.0, high=1.0)
+    cut = float(np.interp(min(mirrored, cum[-1]), cum, np.linspace(0, 1, len(cum))))
+    out.number("conversations.mirror_share", cut, "the share of history holding as many conversations as `messages` "
+               "mirrors (for hand edits; mirror_conversation_share is what seeding uses)", low=0.0, high=1.0)
 
 
 def estimate(out: Entries) -> None:
@@ -171,4 +170,4 @@ def estimate(out: Entries) -> None:
     out.share("memories.share", memories, owners, "user_memories rows per user who chatted")
     _lengths(out)
     _branches(out, user_msgs, assistant_msgs)
-    _mirror(out, mirrored)
+    _mirror(out, mirrored, n)

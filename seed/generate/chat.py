@@ -107,6 +107,15 @@ def _empirical_lengths(ctx: Ctx, sys: np.ndarray) -> np.ndarray:
     return np.maximum(np.minimum(drawn, ctx.p("conversations.max_depth") - sys), 1)
 
 
+def _mirror_cutoff(ctx: Ctx, start: np.ndarray) -> int:
+    """When the API stopped mirroring: a share of the history, or (calibrated profiles) of the conversations."""
+    share = ctx.profile.get("conversations.mirror_conversation_share")
+    if share is None:
+        return ctx.start + int(ctx.p("conversations.mirror_share") * (ctx.as_of - ctx.start))
+    k = int(round(share * len(start)))
+    return int(start[k]) if k < len(start) else ctx.as_of + 1  # `start` is sorted
+
+
 def _pools(ctx: Ctx) -> tuple[list[str], list[str]]:
     """Per topic, `_K` question and `_K` answer texts (COPY-escaped)."""
     rng = ctx.rng
@@ -232,7 +241,7 @@ def generate(ctx: Ctx) -> list[Table]:
     ])
 
     # The Rust API mirrored the linear part of early conversations into `messages`, then stopped.
-    cutoff = ctx.start + int(ctx.p("conversations.mirror_share") * (ctx.as_of - ctx.start))
+    cutoff = _mirror_cutoff(ctx, start)
     mir = np.flatnonzero(start[m.conv[:n_spine]] < cutoff)
     mir_ids = uuids(rng, len(mir))
     messages = Table("messages", ["id", "conversation_id", "role", "content", "metadata", "created_at"], [
