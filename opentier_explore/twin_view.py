@@ -42,7 +42,7 @@ def shapes(src: "sqlalchemy.Engine | str") -> Shapes:
     ret, sizes = churn.cohort_retention, churn.cohort_sizes.reindex(churn.cohort_retention.index).astype(float)
     weighted = {k: float((ret[k] * sizes)[ret[k].notna()].sum() / sizes[ret[k].notna()].sum()) for k in ret.columns}
     km = mod.km_curve.copy()
-    km.index = pd.to_timedelta(km.index).total_seconds() / 3600.0 if not np.issubdtype(km.index.dtype, np.number) else km.index
+    km.index = pd.to_timedelta(km.index).total_seconds() / 3600.0  # durations (Timedelta or ns) → hours
     return Shapes(
         signups=users.groupby("week")["n"].sum(), roles=users.groupby("role")["n"].sum() / users["n"].sum(),
         trees=metrics.conversation_trees(engine), kinds=metrics.branch_kinds(engine)["branch_points"],

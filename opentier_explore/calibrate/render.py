@@ -56,7 +56,7 @@ def render(out: Entries, frame_as_of: dt.datetime, history_days: int) -> str:
     """The profile's TOML text."""
     lines = ["# Profile calibrated by `opentier-explore calibrate` from a database's aggregates.",
              "# Seed a twin: opentier-explore seed --profile THIS_FILE.toml", *_privacy(out),
-             *_listing(out, MISSING, "Not in this database's generation (the demo profile's values)"),
+             *_listing(out, MISSING, "Not in this database's generation or not estimated (the demo profile's values)"),
              *_listing(out, SUPPRESSED, "Suppressed, fewer than K behind them (the demo profile's values)"),
              *_listing(out, UNUSED, "Superseded by an empirical distribution (the demo profile's values, unused)"),
              'name = "calibrated"',
