@@ -23,14 +23,22 @@ _MSGS = """(SELECT m.* FROM (SELECT m.*, row_number() OVER (PARTITION BY c.user_
            FROM chat_messages m JOIN {convs} c ON c.id = m.conversation_id) m WHERE _rn <= {cap})"""
 
 _LENGTHS_TREE = """
-WITH RECURSIVE e AS MATERIALIZED (SELECT id, parent_id, conversation_id, role FROM {msgs} x),
-walk(id, conversation_id, depth, sys) AS (
-    SELECT id, conversation_id, 1, role = 'system' FROM e WHERE parent_id IS NULL
-  UNION ALL
-    SELECT e.id, e.conversation_id, w.depth + 1, w.sys
-    FROM walk w JOIN e ON e.parent_id = w.id AND e.conversation_id = w.conversation_id WHERE w.depth < 1000
+WITH RECURSIVE e AS MATERIALIZED (SELECT id, parent_id, conversation_id, role, created_at FROM {msgs} x),
+first_child AS MATERIALIZED (
+    SELECT DISTINCT ON (c.parent_id) c.parent_id, c.id, c.role FROM e c JOIN e p ON p.id = c.parent_id
+    AND p.conversation_id = c.conversation_id ORDER BY c.parent_id, c.created_at, c.id
 ),
-per AS (SELECT conversation_id, max(depth - sys::int) AS len FROM walk GROUP BY conversation_id)
+first_root AS (
+    SELECT DISTINCT ON (conversation_id) conversation_id, id, role FROM e WHERE parent_id IS NULL
+    ORDER BY conversation_id, created_at, id
+),
+-- The first-attempt path: from the earliest root, always the earliest child (later siblings are alternatives).
+walk(id, conversation_id, len) AS (
+    SELECT id, conversation_id, CASE WHEN role = 'system' THEN 0 ELSE 1 END FROM first_root
+  UNION ALL
+    SELECT f.id, w.conversation_id, w.len + 1 FROM walk w JOIN first_child f ON f.parent_id = w.id WHERE w.len < 1000
+),
+per AS (SELECT conversation_id, max(len) AS len FROM walk GROUP BY conversation_id)
 SELECT least(len, {max_len}), count(*) FROM per WHERE len >= 1 GROUP BY 1
 """
 _LENGTHS_FLAT = """
@@ -107,7 +115,8 @@ def _lengths(out: Entries) -> None:
     # A merged cell's weight goes to the length at its middle (cells are lengths 1..MAX_LEN).
     pairs = [[int(round((a + b) / 2)) + 1, int(round(t))] for a, b, t in groups]
     out.put("conversations.length_weights", pairs,
-            "conversations by messages on their longest path (system prompt excluded); cells below K merged")
+            "conversations by messages on their first-attempt path (earliest root, then always the earliest child; "
+            "system prompt excluded); cells below K merged")
     top = max(a for a, _ in pairs)
     out.put("conversations.max_depth", int(min(1000, max(2, top + 1))), "the longest merged length cell, plus the system prompt")
     odd = sum(t for (a, b, t) in groups if a == b and a % 2 == 0)  # length a + 1 odd: ends on a question
