@@ -62,14 +62,15 @@ FROM {msgs} x
 """
 _CONV_ROWS = """
 WITH sysroot AS (SELECT DISTINCT conversation_id FROM {msgs} x WHERE role = 'system'),
-mirrored AS (SELECT DISTINCT conversation_id FROM messages)
-SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id::text = c.user_id)),
+mirrored AS (SELECT DISTINCT conversation_id FROM messages),
+known AS (SELECT id::text AS uid FROM users)
+SELECT count(*), count(*) FILTER (WHERE k.uid IS NULL),
        count(*) FILTER (WHERE c.title IS NULL OR c.title = ''),
        count(*) FILTER (WHERE c.id IN (SELECT conversation_id FROM sysroot)),
        count(*) FILTER (WHERE c.id IN (SELECT conversation_id FROM mirrored)),
-       (SELECT count(DISTINCT c2.user_id) FROM {convs} c2 JOIN users u ON u.id::text = c2.user_id),
+       (SELECT count(DISTINCT c2.user_id) FROM {convs} c2 JOIN known k2 ON k2.uid = c2.user_id),
        (SELECT count(*) FROM user_memories)
-FROM {convs} c
+FROM {convs} c LEFT JOIN known k ON k.uid = c.user_id
 """
 _CONV_TIMES = """
 SELECT width_bucket(extract(epoch FROM created_at), extract(epoch FROM %(start)s::timestamptz),
