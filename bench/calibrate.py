@@ -10,9 +10,15 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import importlib.util  # noqa: E402
 
-from load import machine, write_section  # noqa: E402  (bench/load.py)
+HERE = Path(__file__).resolve().parent
+# bench/seed.py would shadow the `seed` package calibrate imports: bench/load.py is loaded by its path instead.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+_spec = importlib.util.spec_from_file_location("bench_load", HERE / "load.py")
+_load = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_load)
+machine, write_section = _load.machine, _load.write_section
 
 METRICS = ("conversation_trees", "tree_faults", "moderation_latency", "session_churn")
 

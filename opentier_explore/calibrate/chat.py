@@ -94,8 +94,10 @@ def measure(conn: "psycopg.Connection", schema: Schema, frame: Frame) -> dict[st
     conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
     tree = schema.has("chat_messages", "parent_id")
     lengths = (_LENGTHS_TREE if tree else _LENGTHS_FLAT).format(msgs=msgs, max_len=MAX_LEN)
+    lengths_hist = histogram(conn, lengths, p, MAX_LEN)
+    conn.execute("RESET work_mem")  # the other queries hash several inputs at once: the server's default
     out = {
-        "chat.lengths": stat(histogram(conn, lengths, p, MAX_LEN), cap),
+        "chat.lengths": stat(lengths_hist, cap),
         "chat.roles": stat(row(conn, _ROLES.format(msgs=msgs), p), 2 * cap),
         "chat.conversations": stat(row(conn, _CONV_ROWS.format(msgs=msgs, convs=convs), p), 5 * cap + 2),
         "chat.started": stat(histogram(conn, _CONV_TIMES.format(convs=convs, slices=SLICES), p, SLICES), cap),
