@@ -61,12 +61,10 @@ SELECT count(*) FILTER (WHERE role = 'user'), count(*) FILTER (WHERE role = 'ass
 FROM {msgs} x
 """
 _CONV_ROWS = """
-WITH sysroot AS (SELECT DISTINCT conversation_id FROM {msgs} x WHERE role = 'system'),
-mirrored AS (SELECT DISTINCT conversation_id FROM messages),
+WITH mirrored AS (SELECT DISTINCT conversation_id FROM messages),
 known AS (SELECT id::text AS uid FROM users)
 SELECT count(*), count(*) FILTER (WHERE k.uid IS NULL),
-       count(*) FILTER (WHERE c.title IS NULL OR c.title = ''),
-       count(*) FILTER (WHERE c.id IN (SELECT conversation_id FROM sysroot)),
+       count(*) FILTER (WHERE c.title = 'New Chat'),
        count(*) FILTER (WHERE c.id IN (SELECT conversation_id FROM mirrored)),
        (SELECT count(DISTINCT c2.user_id) FROM {convs} c2 JOIN known k2 ON k2.uid = c2.user_id),
        (SELECT count(*) FROM user_memories)
@@ -99,7 +97,7 @@ def measure(conn: "psycopg.Connection", schema: Schema, frame: Frame) -> dict[st
     out = {
         "chat.lengths": stat(lengths_hist, cap),
         "chat.roles": stat(row(conn, _ROLES.format(msgs=msgs), p), 2 * cap),
-        "chat.conversations": stat(row(conn, _CONV_ROWS.format(msgs=msgs, convs=convs), p), 5 * cap + 2),
+        "chat.conversations": stat(row(conn, _CONV_ROWS.format(msgs=msgs, convs=convs), p), 4 * cap + 2),
         "chat.started": stat(histogram(conn, _CONV_TIMES.format(convs=convs, slices=SLICES), p, SLICES), cap),
     }
     if tree:
@@ -163,7 +161,7 @@ def estimate(out: Entries) -> None:
     """Profile keys of [conversations], [faults] and [memories]."""
     rel = out.rel
     keys = ("conversations.count", "conversations.orphan_share", "conversations.untitled_share",
-            "conversations.system_prompt_share", "conversations.sources_share", "conversations.mirror_share",
+            "conversations.sources_share", "conversations.mirror_share",
             "conversations.length_weights", "conversations.max_depth", "conversations.unanswered_share",
             "conversations.regenerate_prob", "conversations.edit_prob", "memories.share",
             "faults.cross_conversation_parents", "faults.cycles")
@@ -172,12 +170,11 @@ def estimate(out: Entries) -> None:
     if not rel.has("chat.conversations"):
         out.missing(keys, "no conversations/chat_messages tables")
         return
-    n, orphans, untitled, sys_convs, mirrored, owners, memories = rel.vector("chat.conversations").tolist()
+    n, orphans, untitled, mirrored, owners, memories = rel.vector("chat.conversations").tolist()
     user_msgs, assistant_msgs, cited = rel.vector("chat.roles").tolist()
     out.count("conversations.count", n, "count of conversations")
     out.share("conversations.orphan_share", orphans, n, "conversations whose user_id matches no user")
-    out.share("conversations.untitled_share", untitled, n, "conversations without a title")
-    out.share("conversations.system_prompt_share", sys_convs, n, "conversations holding a system message")
+    out.share("conversations.untitled_share", untitled, n, "conversations never renamed (still the web client's default title)")
     out.share("conversations.sources_share", cited, assistant_msgs, "assistant messages citing ≥ 1 source")
     out.share("memories.share", memories, owners, "user_memories rows per user who chatted")
     _lengths(out)

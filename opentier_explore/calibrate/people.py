@@ -20,7 +20,6 @@ PERIODS = 24
 
 _USERS = """
 WITH a AS (SELECT user_id, count(*) AS n FROM accounts GROUP BY user_id),
-v AS (SELECT DISTINCT user_id FROM verification_tokens),
 r AS (SELECT DISTINCT user_id FROM password_reset_tokens)
 SELECT count(*),
   count(*) FILTER (WHERE u.role::text = 'admin'),
@@ -34,12 +33,11 @@ SELECT count(*),
   count(*) FILTER (WHERE u.deleted_at IS NOT NULL),
   count(*) FILTER (WHERE u.name IS NULL OR u.name = ''),
   count(*) FILTER (WHERE u.username IS NULL OR u.username = ''),
-  count(*) FILTER (WHERE u.password_hash IS NOT NULL AND u.email_verified AND v.user_id IS NOT NULL),
   count(*) FILTER (WHERE u.password_hash IS NOT NULL AND r.user_id IS NOT NULL)
-FROM users u LEFT JOIN a ON a.user_id = u.id LEFT JOIN v ON v.user_id = u.id LEFT JOIN r ON r.user_id = u.id
+FROM users u LEFT JOIN a ON a.user_id = u.id LEFT JOIN r ON r.user_id = u.id
 """
 _FIELDS = ("users", "admins", "contributors", "oauth", "oauth_both", "pw_nonadmin", "pw_unverified", "pw_verified",
-           "pw_linked", "deleted", "no_name", "no_username", "verif_leftover", "reset_users")
+           "pw_linked", "deleted", "no_name", "no_username", "reset_users")
 
 _SIGNUPS = """
 SELECT width_bucket(extract(epoch FROM created_at), extract(epoch FROM %(start)s::timestamptz),
@@ -108,8 +106,6 @@ def estimate(out: Entries, schema: Schema) -> None:
                 f"non-admin sign-ups per 1/{len(signups)} of the history (cells below K merged with neighbours)")
         out.number("users.growth", _growth(signups), "sign-ups per day, last tenth of the history ÷ first tenth",
                    low=0.01, high=1000)
-    out.share("tokens.verification_leftover_share", f["verif_leftover"], f["pw_verified"],
-              "verified password users still holding a verification token")
     out.share("tokens.password_reset_share", f["reset_users"], f["pw_nonadmin"] + f["admins"],
               "password users holding a reset token")
     out.count("tokens.live_password_resets", rel.scalar("tokens.live_resets"), "reset tokens live at the latest activity")
