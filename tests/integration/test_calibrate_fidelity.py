@@ -13,11 +13,14 @@ pytestmark = pytest.mark.integration
 _OPEN = "known gap, see the report of issue 11: "
 SOURCES = [
     "demo",
-    # boom: every metric within but one week of weekly actives (source 572, twin 687: +20 %) at the last run.
-    pytest.param("boom", marks=pytest.mark.xfail(reason=_OPEN + "one week of weekly actives off by 20 %", strict=False)),
-    # steady: slow reviews leave many old submissions pending; the settled-latency quantiles miss that tail
-    # (latency +33 %, documents from approvals +86 %), and the churn fit gives 12 % fewer sessions.
-    pytest.param("steady", marks=pytest.mark.xfail(reason=_OPEN + "review censoring and session fit", strict=False)),
+    # With the churn model fitted to chat activity (a purged sessions table cannot show churn), at the last run:
+    # boom: sessions rows +14 % (the purged table's size follows the absolute sign-in rate, which conversations, a
+    # sample of the sign-ins, do not pin down) and the partial last week's actives 99 vs 186 (+88 %, cause not found).
+    pytest.param("boom", marks=pytest.mark.xfail(reason=_OPEN + "sessions rows +14 %, partial last week +88 %",
+                                                 strict=False)),
+    # steady: weekly actives of week -4 +16 % and of the partial last week -22 %; review latency now within.
+    pytest.param("steady", marks=pytest.mark.xfail(reason=_OPEN + "two weeks of weekly actives off by 16-22 %",
+                                                   strict=False)),
 ]
 
 
