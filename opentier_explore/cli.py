@@ -107,6 +107,20 @@ def _seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _calibrate(args: argparse.Namespace) -> int:
+    from . import calibrate
+
+    target = calibrate.check_output(args.output)
+    text = calibrate.calibrate(args.database_url, min_count=args.min_count, epsilon=args.epsilon)
+    calibrate.write_profile(target, text)
+    mode = "no differential privacy" if args.epsilon is None else f"differential privacy, epsilon {args.epsilon:g}"
+    print(
+        f"profile written: {target} (K = {args.min_count}, {mode}); seed a twin with "
+        f"`opentier-explore seed --profile {target}`"
+    )
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from . import report
 
@@ -178,6 +192,26 @@ def build_parser() -> argparse.ArgumentParser:
     sd.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
     sd.add_argument("--truncate", action="store_true", help="first empty a database this kit seeded")
     sd.set_defaults(func=_seed)
+
+    cal = sub.add_parser(
+        "calibrate", help="write a profile estimated from this database's aggregates, privately", parents=[common]
+    )
+    cal.add_argument("--output", required=True, metavar="FILE.toml", help="where to write the profile")
+    cal.add_argument(
+        "--min-count",
+        type=int,
+        default=10,
+        metavar="K",
+        help="suppress or merge any released count below K (default: 10)",
+    )
+    cal.add_argument(
+        "--epsilon",
+        type=float,
+        default=None,
+        metavar="E",
+        help="add differential-privacy noise, E being the total budget (default: none)",
+    )
+    cal.set_defaults(func=_calibrate)
 
     rp = sub.add_parser("report", help="execute notebooks into reports/*.html", parents=[common])
     rp.add_argument("notebooks", nargs="*", help="notebooks to run (default: all in notebooks/)")

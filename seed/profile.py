@@ -9,6 +9,8 @@ from typing import Any
 
 from opentier_explore.errors import SeedError
 
+from . import distributions
+
 PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 
 # key -> (kind, low, high); kinds: int, float (a number), share (a number in [0, 1]), bool (true or false).
@@ -186,6 +188,7 @@ def parse(text: str, where: str = "<text>") -> Profile:
             f"Profile {where}: key 'as_of' must be a TOML date-time with a time zone, e.g. 2026-06-30T00:00:00Z; fix it in the profile file."
         )
     out["as_of"] = as_of.astimezone(dt.UTC)
+    out.update(distributions.check(where, flat))
     for key in flat:
         if key not in SPEC:
             raise SeedError(f"Profile {where}: unknown key {key!r}; remove it or fix its spelling.")

@@ -97,6 +97,39 @@ def _branches(ctx: Ctx, m: _Msgs, base: int, among: np.ndarray) -> _Msgs:
     return out
 
 
+def _turn_lengths(ctx: Ctx, n_conv: int) -> np.ndarray:
+    """Main-path lengths from the short/long mixture of geometric question-answer turns."""
+    rng, maxd = ctx.rng, ctx.p("conversations.max_depth")
+    long = rng.random(n_conv) < ctx.p("conversations.long_share")
+    turns = np.where(
+        long,
+        rng.geometric(1 / ctx.p("conversations.long_mean_turns"), n_conv),
+        rng.geometric(1 / ctx.p("conversations.short_mean_turns"), n_conv),
+    )
+    cap = maxd // 2
+    over = turns > cap  # redrawn below the cap rather than clipped onto it (no spike at max_depth)
+    turns[over] = 1 + (rng.random(int(over.sum())) * cap).astype(np.int64)
+    return np.maximum(2 * turns - (rng.random(n_conv) < ctx.p("conversations.unanswered_share")), 1)
+
+
+def _empirical_lengths(ctx: Ctx, n_conv: int) -> np.ndarray:
+    """Main-path lengths drawn from the profile's `conversations.length_weights`, capped by max_depth."""
+    pairs = ctx.p("conversations.length_weights")
+    lengths = np.array([a for a, _ in pairs], dtype=np.int64)
+    w = np.array([b for _, b in pairs], dtype=float)
+    drawn = lengths[ctx.rng.choice(len(lengths), size=n_conv, p=w / w.sum())] if n_conv else lengths[:0]
+    return np.maximum(np.minimum(drawn, ctx.p("conversations.max_depth")), 1)
+
+
+def _mirror_cutoff(ctx: Ctx, start: np.ndarray) -> int:
+    """When the API stopped mirroring: a share of the history, or (calibrated profiles) of the conversations."""
+    share = ctx.profile.get("conversations.mirror_conversation_share")
+    if share is None:
+        return ctx.start + int(ctx.p("conversations.mirror_share") * (ctx.as_of - ctx.start))
+    k = int(round(share * len(start)))
+    return int(start[k]) if k < len(start) else ctx.as_of + 1  # `start` is sorted
+
+
 def _pools(ctx: Ctx) -> tuple[list[str], list[str], list[str]]:
     """Per topic, `_K` question texts (raw and COPY-escaped) and `_K` answer texts (COPY-escaped)."""
     rng = ctx.rng
@@ -141,17 +174,10 @@ def generate(ctx: Ctx) -> list[Table]:
     topic = rng.integers(0, len(topics), n_conv)
 
     # Spines: question/answer turns, most conversations short (the services store no system prompt).
-    maxd = ctx.p("conversations.max_depth")
-    long = rng.random(n_conv) < ctx.p("conversations.long_share")
-    turns = np.where(
-        long,
-        rng.geometric(1 / ctx.p("conversations.long_mean_turns"), n_conv),
-        rng.geometric(1 / ctx.p("conversations.short_mean_turns"), n_conv),
-    )
-    cap = maxd // 2
-    over = turns > cap  # redrawn below the cap rather than clipped onto it (no spike at max_depth)
-    turns[over] = 1 + (rng.random(int(over.sum())) * cap).astype(np.int64)
-    length = np.maximum(2 * turns - (rng.random(n_conv) < ctx.p("conversations.unanswered_share")), 1)
+    if "conversations.length_weights" in ctx.profile:
+        length = _empirical_lengths(ctx, n_conv)
+    else:
+        length = _turn_lengths(ctx, n_conv)
     spine = _chain(
         ctx,
         0,
@@ -230,7 +256,7 @@ def generate(ctx: Ctx) -> list[Table]:
     last_msg = start.copy()
     np.maximum.at(last_msg, m.conv, m.time)
     # The Rust API mirrored the linear part of early conversations into `messages`, then stopped.
-    cutoff = ctx.start + int(ctx.p("conversations.mirror_share") * (ctx.as_of - ctx.start))
+    cutoff = _mirror_cutoff(ctx, start)
     mir = np.flatnonzero(start[m.conv[:n_spine]] < cutoff)
     mir_ids = uuids(rng, len(mir))
     messages = Table(

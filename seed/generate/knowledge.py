@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from . import documents
-from .common import DAY, HOUR, Ctx, Table, esc, exp, pick, ts, ts_or_null, uuids, weekday, words
+from .common import DAY, HOUR, Ctx, Table, esc, exp, pick, stable, ts, ts_or_null, uuids, weekday, words
 
 _RESOURCE = ("text", "url", "pdf", "repo")
 _RESOURCE_W = (0.35, 0.35, 0.2, 0.1)
@@ -53,28 +53,11 @@ def _submissions(ctx: Ctx) -> Table:
     created = lo + (rng.random(n) * (hi - lo)).astype(np.int64)
     order = np.argsort(created, kind="stable")
     who, created = who[order], created[order]
-    # Review: per-admin volume and speed, one slow reviewer, weekends wait for Monday, a review freeze.
-    slow = len(admins) - 1
-    vol = np.linspace(3.0, 1.0, len(admins))
-    reviewer_i = pick(rng, admins, n, vol)
+    if "submissions.reviewers" in ctx.profile and n:
+        reviewer_i, reviewed = _empirical_reviews(ctx, len(admins), created)
+    else:
+        reviewer_i, reviewed = _parametric_reviews(ctx, admins, created)
     reviewer = admins[reviewer_i] if n else np.zeros(0, np.int64)
-    med = ctx.p("submissions.median_review_hours") * HOUR
-    latency = med * exp(ctx.p("submissions.review_sigma") * rng.standard_normal(n))
-    latency = np.where(reviewer_i == slow, latency * ctx.p("submissions.slow_reviewer_factor"), latency).astype(
-        np.int64
-    )
-    reviewed = created + latency
-    wd = weekday(reviewed)
-    wait = (wd >= 5) & (rng.random(n) < ctx.p("submissions.weekend_pause_share"))
-    monday = (reviewed // DAY + (7 - wd)) * DAY + 8 * HOUR
-    reviewed = np.where(wait, monday + rng.exponential(3 * HOUR, n).astype(np.int64), reviewed)
-    b0 = ctx.as_of - int(ctx.p("submissions.backlog_start_days") * DAY)
-    b1 = b0 + int(ctx.p("submissions.backlog_days") * DAY)
-    frozen = (reviewed > b0) & (created < b1)
-    k = int(frozen.sum())
-    drain = int(ctx.p("submissions.backlog_drain_days") * DAY)
-    queue_pos = (np.arange(k) + rng.random(k)) / max(k, 1)
-    reviewed[frozen] = np.maximum(reviewed[frozen], b1 + (queue_pos * drain).astype(np.int64))
     pending = reviewed > ctx.as_of
     rejected = ~pending & (rng.random(n) < ctx.p("submissions.rejected_share"))
     status = np.where(pending, "pending", np.where(rejected, "rejected", "approved"))
@@ -149,6 +132,50 @@ def _submissions(ctx: Ctx) -> Table:
             ts(rev),
         ],
     )
+
+
+def _parametric_reviews(ctx: Ctx, admins: np.ndarray, created: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reviewer (index into admins) and review time per submission: per-admin volume and speed, one slow
+    reviewer, weekends wait for Monday, a review freeze."""
+    rng, n = ctx.rng, len(created)
+    slow = len(admins) - 1
+    vol = np.linspace(3.0, 1.0, len(admins))
+    reviewer_i = pick(rng, admins, n, vol)
+    med = ctx.p("submissions.median_review_hours") * HOUR
+    latency = med * exp(ctx.p("submissions.review_sigma") * rng.standard_normal(n))
+    latency = np.where(reviewer_i == slow, latency * ctx.p("submissions.slow_reviewer_factor"), latency).astype(
+        np.int64
+    )
+    reviewed = created + latency
+    wd = weekday(reviewed)
+    wait = (wd >= 5) & (rng.random(n) < ctx.p("submissions.weekend_pause_share"))
+    monday = (reviewed // DAY + (7 - wd)) * DAY + 8 * HOUR
+    reviewed = np.where(wait, monday + rng.exponential(3 * HOUR, n).astype(np.int64), reviewed)
+    b0 = ctx.as_of - int(ctx.p("submissions.backlog_start_days") * DAY)
+    b1 = b0 + int(ctx.p("submissions.backlog_days") * DAY)
+    frozen = (reviewed > b0) & (created < b1)
+    k = int(frozen.sum())
+    drain = int(ctx.p("submissions.backlog_drain_days") * DAY)
+    queue_pos = (np.arange(k) + rng.random(k)) / max(k, 1)
+    reviewed[frozen] = np.maximum(reviewed[frozen], b1 + (queue_pos * drain).astype(np.int64))
+    return reviewer_i, reviewed
+
+
+def _empirical_reviews(ctx: Ctx, n_admins: int, created: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reviewer rank (folded onto the admins) and review time per submission, from `submissions.reviewers`:
+    each rank's share of reviews and its latency quantiles (interpolated in log-hours)."""
+    rng, n = ctx.rng, len(created)
+    ranks = ctx.p("submissions.reviewers")
+    share = np.array([r["share"] for r in ranks], dtype=float)
+    rank = rng.choice(len(ranks), size=n, p=share / share.sum())
+    u = rng.random(n)
+    hours = np.zeros(n)
+    for k, r in enumerate(ranks):
+        probs = np.array([p for p, _ in r["latency_hours"]])
+        logh = np.log(np.maximum(np.array([h for _, h in r["latency_hours"]]), 1e-3))
+        on = rank == k
+        hours[on] = stable(np.exp(np.interp(u[on], probs, logh)))
+    return rank % max(n_admins, 1), created + (hours * HOUR).astype(np.int64)
 
 
 def generate(ctx: Ctx) -> list[Table]:

@@ -34,12 +34,25 @@ def _signups(ctx: Ctx, n: int, admins: int) -> np.ndarray:
     """Sign-up times, ascending: admins in the first two days, everyone else growing exponentially."""
     rng = ctx.rng
     first = ctx.start + np.sort(rng.integers(0, 2 * DAY, size=admins))
+    if "users.signups_per_period" in ctx.profile:
+        return np.concatenate([first, _signups_by_period(ctx, n - admins)])
     g = float(stable(np.log(ctx.p("users.growth"))))
     u = rng.random(n - admins)
     frac = u if abs(g) < 1e-9 else stable(np.log1p(u * float(stable(np.expm1(g))))) / g
     lo, hi = ctx.start + DAY, ctx.as_of - HOUR
     rest = np.sort(lo + (frac * (hi - lo)).astype(np.int64))
     return np.concatenate([first, rest])
+
+
+def _signups_by_period(ctx: Ctx, n: int) -> np.ndarray:
+    """`n` sign-up times, ascending, from the profile's empirical sign-ups per equal slice of the history."""
+    rng = ctx.rng
+    w = np.asarray(ctx.p("users.signups_per_period"), dtype=float)
+    lo, hi = ctx.start + DAY, ctx.as_of - HOUR
+    edges = ctx.start + (np.arange(len(w) + 1) * ((ctx.as_of - ctx.start) / len(w))).astype(np.int64)
+    period = rng.choice(len(w), size=n, p=w / w.sum()) if n else np.zeros(0, np.int64)
+    at = edges[period] + (rng.random(n) * (edges[period + 1] - edges[period])).astype(np.int64)
+    return np.sort(np.clip(at, lo, hi))
 
 
 def _sessions(ctx: Ctx, signup: np.ndarray, admin: np.ndarray, can_login: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

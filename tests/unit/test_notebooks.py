@@ -23,12 +23,13 @@ def _text(output: dict) -> str:
     return "".join("".join(v) if isinstance(v, list) else str(v) for k, v in data.items() if k.startswith("text/"))
 
 
-def test_the_four_notebooks_exist() -> None:
+def test_the_notebooks_exist() -> None:
     assert [p.stem for p in NOTEBOOKS] == [
         "00_schema_tour",
         "01_branching_depth",
         "02_moderation_latency",
         "03_session_churn",
+        "04_twin_fidelity",
     ]
 
 

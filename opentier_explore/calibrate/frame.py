@@ -1,0 +1,78 @@
+"""The time frame of the source (its `as_of`, rounded up to a day, and its history) and the shared SQL helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .release import Stat
+from .snapshot import Schema
+
+if TYPE_CHECKING:
+    import psycopg
+
+_DAY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """`as_of` (midnight after the latest activity), `latest` (never released), the history and the row cap."""
+
+    as_of: dt.datetime
+    latest: dt.datetime
+    history_days: int
+    cap: int | None  # rows one user may contribute to a per-row statistic (None: no bound, no noise)
+
+    @property
+    def start(self) -> dt.datetime:
+        return self.as_of - self.history_days * _DAY
+
+    def params(self, **extra: Any) -> dict[str, Any]:
+        """SQL parameters every query may use."""
+        return {"as_of": self.as_of, "latest": self.latest, "start": self.start, **extra}
+
+
+def capped(table: str, owner: str, cap: int | None, order: str = "created_at") -> str:
+    """SQL for `table`, keeping at most `cap` rows per `owner` (the earliest) when a cap is set."""
+    if cap is None:
+        return table
+    return (
+        f"(SELECT * FROM (SELECT t.*, row_number() OVER (PARTITION BY t.{owner} ORDER BY t.{order}) AS _rn "
+        f"FROM {table} t) _c WHERE _rn <= {int(cap)})"
+    )
+
+
+def row(conn: psycopg.Connection, sql: str, params: dict[str, Any]) -> tuple[float, ...]:
+    """The single row of an aggregate query, NULLs as 0."""
+    got = conn.execute(sql, params).fetchone()
+    return tuple(float(v or 0) for v in got)
+
+
+def histogram(conn: psycopg.Connection, sql: str, params: dict[str, Any], cells: int) -> tuple[float, ...]:
+    """Counts per cell 1..cells of a `SELECT cell, count` query (other cells dropped)."""
+    out = [0.0] * cells
+    for cell, n in conn.execute(sql, params).fetchall():
+        if cell is not None and 1 <= int(cell) <= cells:
+            out[int(cell) - 1] += float(n)
+    return tuple(out)
+
+
+def stat(values: tuple[float, ...], sensitivity: float) -> Stat:
+    return Stat(values, sensitivity)
+
+
+def read_frame(conn: psycopg.Connection, schema: Schema, cap: int | None) -> Frame | None:
+    """The source's frame, or None when it holds no users."""
+    parts = ["SELECT max(created_at) AS t, min(created_at) AS f FROM users"]
+    for table in ("sessions", "chat_messages", "conversations", "knowledge_submissions"):
+        if schema.has(table, "created_at"):
+            parts.append(f"SELECT max(created_at), NULL FROM {table}")
+    latest, first = conn.execute(f"SELECT max(t), min(f) FROM ({' UNION ALL '.join(parts)}) x").fetchone()
+    if latest is None or first is None:
+        return None
+    latest, first = latest.astimezone(dt.UTC), first.astimezone(dt.UTC)
+    as_of = dt.datetime.combine(latest.date(), dt.time(), dt.UTC) + _DAY
+    days = max(14, min(3650, math.ceil((as_of - first) / _DAY)))
+    return Frame(as_of, latest, days, cap)

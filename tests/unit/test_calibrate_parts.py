@@ -1,0 +1,101 @@
+"""Calibration's pure parts: small-cell merging, histogram quantiles, noise, the profile extension, fidelity's table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from opentier_explore.calibrate import release
+from opentier_explore.errors import SeedError
+from opentier_explore.fidelity import compare
+from seed import distributions, profile
+
+TINY = (profile.PROFILES_DIR / "tiny.toml").read_text()
+
+
+def test_merge_small_makes_every_cell_reach_k():
+    groups = release.merge_small(np.array([3, 12, 1, 1, 20, 4, 2]), 10)
+    assert [(a, b) for a, b, _ in groups] == [(0, 1), (2, 4), (5, 6)] or all(t >= 10 for *_, t in groups)
+    assert all(t >= 10 for *_, t in groups) and sum(t for *_, t in groups) == 43
+
+
+def test_merge_small_releases_nothing_below_k_in_total():
+    assert release.merge_small(np.array([2, 3, 4]), 10) == []
+    assert release.spread(np.array([2, 3, 4]), 10) is None
+
+
+def test_spread_keeps_the_total():
+    out = release.spread(np.array([5.0, 5.0, 30.0, 1.0]), 10)
+    assert out.sum() == pytest.approx(41) and (out[:2] == 5).all()
+
+
+def test_histogram_quantiles_interpolate_inside_cells():
+    q = release.quantiles(np.array([10.0, 10.0]), np.array([0.0, 1.0, 2.0]), [0.25, 0.5, 1.0])
+    assert q == pytest.approx([0.5, 1.0, 2.0])
+
+
+def test_noise_changes_counts_and_never_goes_negative():
+    stats = {"a": release.Stat((100.0, 0.0, 5.0, 1000.0), 1)}
+    plain = release.release(stats, min_count=10, epsilon=None, parts=1)
+    assert plain.vector("a").tolist() == [100.0, 0.0, 5.0, 1000.0]
+    noisy = [release.release(stats, min_count=10, epsilon=0.5, parts=1).vector("a") for _ in range(5)]
+    assert any((v != plain.vector("a")).any() for v in noisy)
+    assert all((v >= 0).all() for v in noisy)
+
+
+def _with(extra: str):
+    return profile.parse(TINY + "\n" + extra, "<test>")
+
+
+def test_profiles_without_distributions_still_parse():
+    assert not any(k in profile.parse(TINY) for k in distributions.KEYS)
+
+
+def test_distributions_parse():
+    p = profile.parse(
+        TINY.replace("[users]\n", "[users]\nsignups_per_period = [1, 2, 3]\n", 1).replace(
+            "[conversations]\n", "[conversations]\nlength_weights = [[4, 1], [2, 3.5]]\n", 1
+        )
+        + "\n[[submissions.reviewers]]\nshare = 1\nlatency_hours = [[0.1, 1.0], [0.9, 10.0]]\n"
+    )
+    assert p["users.signups_per_period"] == [1.0, 2.0, 3.0]
+    assert p["conversations.length_weights"] == [(2, 3.5), (4, 1.0)]
+    assert p["submissions.reviewers"][0]["latency_hours"] == [(0.1, 1.0), (0.9, 10.0)]
+
+
+@pytest.mark.parametrize(
+    "section,line,key",
+    [
+        ("[users]\n", "signups_per_period = [1, -2]\n", "users.signups_per_period"),
+        ("[users]\n", "signups_per_period = []\n", "users.signups_per_period"),
+        ("[conversations]\n", "length_weights = [[0, 1]]\n", "conversations.length_weights"),
+        ("[conversations]\n", "length_weights = [[2.5, 1]]\n", "conversations.length_weights"),
+    ],
+)
+def test_bad_distributions_are_named(section, line, key):
+    with pytest.raises(SeedError, match=key):
+        profile.parse(TINY.replace(section, section + line, 1))
+
+
+def test_bad_reviewer_quantiles_are_named():
+    with pytest.raises(SeedError, match="submissions.reviewers"):
+        profile.parse(TINY + "\n[[submissions.reviewers]]\nshare = 1\nlatency_hours = [[0.9, 1.0], [0.1, 10.0]]\n")
+
+
+def test_empirical_keys_change_the_generated_rows():
+    from seed.generate import generate
+
+    base = profile.parse(TINY)
+    edited = profile.parse(TINY.replace("[conversations]\n", "[conversations]\nlength_weights = [[2, 1]]\n", 1))
+    chat = {t.name: t for t in generate(edited, 1)}["chat_messages"]
+    plain = {t.name: t for t in generate(base, 1)}["chat_messages"]
+    assert len(chat) != len(plain)
+
+
+def test_compare_reports_difference_and_tolerance():
+    table = compare(
+        {"rows: users": 100.0, "role_share: admin (%)": 1.0}, {"rows: users": 115.0, "role_share: admin (%)": 2.5}
+    )
+    assert list(table.columns) == ["metric", "source", "twin", "difference", "tolerance", "within"]
+    assert table["difference"].tolist() == pytest.approx([0.15, 1.5])
+    assert table["within"].tolist() == [False, True]
