@@ -29,7 +29,6 @@ def test_the_notebooks_exist() -> None:
         "01_branching_depth",
         "02_moderation_latency",
         "03_session_churn",
-        "04_twin_fidelity",
     ]
 
 
