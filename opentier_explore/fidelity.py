@@ -7,24 +7,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from seed.generate import TABLES  # every table the generator fills, in foreign-key order
+
 if TYPE_CHECKING:
     import sqlalchemy
 
-TABLES = (
-    "users",
-    "sessions",
-    "accounts",
-    "verification_tokens",
-    "password_reset_tokens",
-    "knowledge_submissions",
-    "documents",
-    "document_chunks",
-    "ingestion_jobs",
-    "conversations",
-    "chat_messages",
-    "messages",
-    "user_memories",
-)
 ROLES = ("user", "contributor", "admin")
 WEEKS = 8
 

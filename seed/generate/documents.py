@@ -25,7 +25,7 @@ DOCUMENT_TYPES = {
 _UPLOAD_TYPES = ("text", "markdown", "url", "pdf", "html", "code")
 _UPLOAD_W = (0.25, 0.25, 0.2, 0.15, 0.1, 0.05)
 _SUBMISSION_TYPE = {"text": "text", "url": "url", "pdf": "pdf", "repo": "code"}
-_TITLE = (
+TITLES = (
     "A practical guide to {t}",
     "{t} cheat sheet",
     "Notes on {t}",
@@ -63,11 +63,13 @@ def chunk(sentences: list[str]) -> list[str]:
     return out
 
 
-def _title(topic: str, k: int) -> str:
-    return _TITLE[k % len(_TITLE)].format(t=topic[0].upper() + topic[1:])
+def title(topic: str, k: int) -> str:
+    """The k-th title template for a topic (documents and submissions share them)."""
+    return TITLES[k % len(TITLES)].format(t=topic[0].upper() + topic[1:])
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
+    """Lowercase words joined by hyphens, for URLs and tags."""
     return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
 
 
@@ -133,8 +135,8 @@ def _plan(ctx: Ctx) -> dict:
     up_global = rng.random(n_up) < ctx.p("documents.global_share")
     is_global = np.concatenate([np.ones(n_init, bool), up_global, np.ones(len(approved), bool)])
     topic = np.concatenate([rng.integers(0, len(topics), n_base), st["sub_topic"][approved]])
-    title_k = rng.integers(0, len(_TITLE), n_base)
-    titles = [_title(topics[topic[i]], int(title_k[i])) for i in range(n_base)]
+    title_k = rng.integers(0, len(TITLES), n_base)
+    titles = [title(topics[topic[i]], int(title_k[i])) for i in range(n_base)]
     titles += [st["sub_raw_titles"][i] for i in approved.tolist()]
     return dict(owner=owner, created=created, kind=kind, is_global=is_global, topic=topic, titles=titles)
 
@@ -238,7 +240,7 @@ def generate(ctx: Ctx) -> tuple[Table, Table, Table]:
     src, metas, contents = [], [], []
     for i in range(n):
         kind, title = plan["kind"][i], plan["titles"][i]
-        src.append(f"https://docs.example.org/{_slug(title)}" if kind == "url" else None)
+        src.append(f"https://docs.example.org/{slug(title)}" if kind == "url" else None)
         metas.append(esc(json.dumps({"title": title, "original_type": kind, "job_id": str(job_ids[i])})))
         contents.append(esc(_join(texts[i])))
     docs = Table(

@@ -11,25 +11,7 @@ from .common import DAY, HOUR, Ctx, Table, esc, exp, pick, stable, ts, ts_or_nul
 
 _RESOURCE = ("text", "url", "pdf", "repo")
 _RESOURCE_W = (0.35, 0.35, 0.2, 0.1)
-_TITLE = (
-    "A practical guide to {t}",
-    "{t} cheat sheet",
-    "Notes on {t}",
-    "{t}: common pitfalls",
-    "Understanding {t}",
-    "{t} in production",
-    "Getting started with {t}",
-    "{t} FAQ",
-)
 _APPROVED_FEEDBACK = ("Thanks, approved.", "Great resource, added to the knowledge base.", "Approved with minor edits.")
-
-
-def _slug(text: str) -> str:
-    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
-
-
-def _title(topic: str, k: int) -> str:
-    return _TITLE[k % len(_TITLE)].format(t=topic[0].upper() + topic[1:])
 
 
 def _paragraph(rng: np.random.Generator, topic_i: int, n_sent: int) -> str:
@@ -70,13 +52,13 @@ def _submissions(ctx: Ctx) -> Table:
     ]
     rtype = pick(rng, _RESOURCE, n, _RESOURCE_W)
     topic = rng.integers(0, len(topics), n)
-    title_k = rng.integers(0, len(_TITLE), n)
+    title_k = rng.integers(0, len(documents.TITLES), n)
     ids = uuids(rng, n)
     titles, raw_titles, contents, metas = [], [], [], []
     for i in range(n):
-        t = _title(topics[topic[i]], int(title_k[i]))
+        t = documents.title(topics[topic[i]], int(title_k[i]))
         raw_titles.append(t)
-        slug = _slug(t)
+        slug = documents.slug(t)
         kind = _RESOURCE[rtype[i]]
         url = {
             "url": f"https://docs.example.org/{slug}",
@@ -85,7 +67,7 @@ def _submissions(ctx: Ctx) -> Table:
         }.get(kind)
         titles.append(esc(t))
         contents.append(url if kind == "url" else esc(_paragraph(rng, int(topic[i]), 3 + int(rng.integers(0, 5)))))
-        meta: dict[str, object] = {"tags": _slug(topics[topic[i]]).split("-")[:3]}
+        meta: dict[str, object] = {"tags": documents.slug(topics[topic[i]]).split("-")[:3]}
         if url:
             meta["source_url"] = url
         metas.append(esc(json.dumps(meta)))
