@@ -130,13 +130,20 @@ def _visible(driver, css: str):
     """The first element matching `css` in the open notebook, scrolled into view; fails unless it shows."""
     from selenium.webdriver.support.ui import WebDriverWait
 
-    element = WebDriverWait(driver, TIMEOUT).until(
-        lambda d: next(iter(d.find_elements("css selector", css)), None), f"nothing matches {css!r}"
-    )
+    element = _present(driver, css)
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
     WebDriverWait(driver, 10).until(lambda d: element.is_displayed(), f"{css!r} is not displayed")
     assert element.size["width"] > 50 and element.size["height"] > 20, f"{css!r} is too small to see"
     return element
+
+
+def _present(driver, css: str):
+    """The first element matching `css`, once the page has rendered it."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, TIMEOUT).until(
+        lambda d: next(iter(d.find_elements("css selector", css)), None), f"nothing matches {css!r}"
+    )
 
 
 def _popups(driver) -> list[str]:
@@ -153,7 +160,8 @@ def test_notebook_opens_with_its_outputs_and_no_popup(lab, browser, name: str) -
     figure = _visible(browser, f"{panel} .jp-OutputArea-output img")
     assert browser.execute_script("return arguments[0].naturalWidth", figure) > 100, "the figure did not load"
     _visible(browser, f"{panel} .jp-OutputArea-output table")
-    title = browser.find_element("css selector", f"{panel} .jp-MarkdownOutput h1").text
+    # Markdown cells may render after the outputs on a busy machine: wait for the title as for the figure.
+    title = _present(browser, f"{panel} .jp-MarkdownOutput h1").text
     assert title.startswith(name[:2]), f"{name} opened with the title {title!r}"
     browser.execute_script("document.querySelector(arguments[0]).scrollIntoView();", f"{panel} .jp-MarkdownOutput h1")
     time.sleep(POPUP_WATCH)
