@@ -41,6 +41,9 @@ import pandas as pd
 from ..errors import ConfigError
 from ..snapshots import consistent
 from . import _cohorts, _source
+from ._metric import Metric
+
+__all__ = ["session_churn", "SessionChurn"]  # what metrics/__init__ exports
 
 # ---- what it needs from the catalog ---------------------------------------------------------------------
 ACTIVITIES = ("chat", "sessions")
@@ -423,3 +426,9 @@ def _assemble(p: _Pieces, window: int, activity: str) -> SessionChurn:
         int(p.orphans[0]),
         int(p.orphans[1]),
     )
+
+
+# ---- registration ----------------------------------------------------------------------------------------
+#: both activities, each with the default window and a one-week one
+_VARIANTS = ({}, {"window": 7}, {"activity": "sessions"}, {"activity": "sessions", "window": 7})
+METRICS = (Metric("session_churn", session_churn, needs("chat"), variants=_VARIANTS, takes_as_of=True),)

@@ -30,7 +30,10 @@ import pandas as pd
 
 from ..snapshots import consistent
 from . import _source
+from ._metric import Metric
 from ._survival import kaplan_meier, kaplan_meier_median  # noqa: F401 (kaplan_meier: public here before)
+
+__all__ = ["moderation_latency", "ModerationLatency"]  # what metrics/__init__ exports
 
 # ---- what it needs from the catalog ---------------------------------------------------------------------
 NEEDS = {
@@ -356,3 +359,7 @@ def _assemble(p: _Pieces) -> ModerationLatency:
         life_table,
         km_curve,
     )
+
+
+# ---- registration ----------------------------------------------------------------------------------------
+METRICS = (Metric("moderation_latency", moderation_latency, NEEDS, takes_as_of=True),)
