@@ -29,3 +29,11 @@ class Metric:
         from .compare import assert_same
 
         assert_same(self.comparable(sql_result, None), self.comparable(pandas_result, frames), self.name)
+
+    def same(self, sql_result: Any, pandas_result: Any, frames: Mapping[str, Any]) -> bool:
+        """True when assert_same passes."""
+        try:
+            self.assert_same(sql_result, pandas_result, frames)
+        except AssertionError:
+            return False
+        return True

@@ -50,6 +50,7 @@ ACTIVITIES = ("chat", "sessions")
 _SESSIONS = ("id", "user_id", "role", "created_at", "expires_at")
 _USERS = ("id", "role", "created_at")
 _CHAT = {"chat_messages": ("conversation_id", "role", "created_at"), "conversations": ("id", "user_id")}
+_STALE = ["session_id", "user_id", "session_role", "user_role", "created_at", "expires_at"]  # stale_roles' columns
 
 
 def needs(activity: str = "chat") -> dict[str, tuple[str, ...]]:
@@ -95,9 +96,6 @@ class _Pieces:
     orphans: tuple[int, int]  # events, distinct user ids
 
 
-_STALE = ["session_id", "user_id", "session_role", "user_role", "created_at", "expires_at"]
-
-
 def _check_args(window, activity) -> int:
     if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
         raise ConfigError(f"`window` must be a positive whole number of days, not {window!r}.")
@@ -132,29 +130,19 @@ bounds AS (
     SELECT coalesce(CAST(:as_of AS timestamptz), greatest((SELECT max(created_at) FROM events WHERE known),
                                                           (SELECT max(created_at) FROM users))) AS as_of
 ),
-ev AS (
-    SELECT e.user_id, e.created_at, date_trunc('week', e.created_at AT TIME ZONE 'UTC') AS week
-    FROM events e CROSS JOIN bounds b WHERE e.known AND e.created_at <= b.as_of
-),
-orphans AS (
-    SELECT count(*) AS n, count(DISTINCT e.user_id) AS k FROM events e CROSS JOIN bounds b
-    WHERE NOT e.known AND e.created_at <= b.as_of
-),
+ev AS (SELECT e.user_id, e.created_at, date_trunc('week', e.created_at AT TIME ZONE 'UTC') AS week
+       FROM events e, bounds b WHERE e.known AND e.created_at <= b.as_of),
+orphans AS (SELECT count(*) AS n, count(DISTINCT e.user_id) AS k
+            FROM events e, bounds b WHERE NOT e.known AND e.created_at <= b.as_of),
 s AS (SELECT id, user_id, role, created_at, expires_at FROM sessions, bounds b WHERE created_at <= b.as_of),
-u AS (
-    SELECT id, role, created_at, date_trunc('week', created_at AT TIME ZONE 'UTC') AS cohort
-    FROM users, bounds b WHERE created_at <= b.as_of
-),
+u AS (SELECT id, role, created_at, date_trunc('week', created_at AT TIME ZONE 'UTC') AS cohort
+      FROM users, bounds b WHERE created_at <= b.as_of),
 weekly AS (SELECT week, count(DISTINCT user_id) AS n FROM ev GROUP BY week),
 sizes AS (SELECT cohort, count(*) AS n FROM u GROUP BY cohort),
-act AS (
-    SELECT u.cohort AS c, (ev.week::date - u.cohort::date) / 7 AS k, count(DISTINCT ev.user_id) AS n
-    FROM ev JOIN u ON u.id::text = ev.user_id GROUP BY 1, 2
-),
-churned AS (
-    SELECT user_id, max(created_at) AS last_active_at FROM ev GROUP BY user_id
-    HAVING max(created_at) < (SELECT as_of FROM bounds) - make_interval(hours => 24 * :window)
-),
+act AS (SELECT u.cohort AS c, (ev.week::date - u.cohort::date) / 7 AS k, count(DISTINCT ev.user_id) AS n
+        FROM ev JOIN u ON u.id::text = ev.user_id GROUP BY 1, 2),
+churned AS (SELECT user_id, max(created_at) AS last_active_at FROM ev GROUP BY user_id
+            HAVING max(created_at) < (SELECT as_of FROM bounds) - make_interval(hours => 24 * :window)),
 week_ends AS (
     SELECT t AT TIME ZONE 'UTC' AS t
     FROM (SELECT min(created_at) AS first FROM ev) f CROSS JOIN bounds b,
@@ -170,17 +158,11 @@ covered AS (
         interval '168 hours') AS t
 ),
 active AS (SELECT t, count(*) AS n FROM covered GROUP BY t),
-rate AS (
-    SELECT w.t, seen.n AS users_seen, coalesce(active.n, 0) AS active
-    FROM week_ends w JOIN seen USING (t) LEFT JOIN active USING (t)
-),
-per_user AS (
-    SELECT u.id::text AS user_id, coalesce(n.n, 0) AS n
-    FROM u LEFT JOIN (SELECT user_id, count(*) AS n FROM ev GROUP BY 1) n ON n.user_id = u.id::text
-),
-sessions_per_user AS (
-    SELECT u.id::text AS user_id, count(s.id) AS n FROM u LEFT JOIN s ON s.user_id = u.id GROUP BY u.id
-),
+rate AS (SELECT w.t, seen.n AS users_seen, coalesce(active.n, 0) AS active
+         FROM week_ends w JOIN seen USING (t) LEFT JOIN active USING (t)),
+per_user AS (SELECT u.id::text AS user_id, coalesce(n.n, 0) AS n
+             FROM u LEFT JOIN (SELECT user_id, count(*) AS n FROM ev GROUP BY 1) n ON n.user_id = u.id::text),
+sessions_per_user AS (SELECT u.id::text AS user_id, count(s.id) AS n FROM u LEFT JOIN s ON s.user_id = u.id GROUP BY u.id),
 stale AS (
     SELECT s.id::text AS session_id, s.user_id::text AS user_id, s.role::text AS session_role,
            u.role::text AS user_role, s.created_at, s.expires_at
@@ -199,16 +181,10 @@ SELECT b.as_of, (SELECT min(created_at) FROM ev) AS observed_from, o.n AS orphan
 FROM bounds b, orphans o
 """
 #: the parts of SQL's one row, and their columns
-_PARTS = {
-    "weekly": ("week", "n"),
-    "sizes": ("cohort", "n"),
-    "act": ("c", "k", "n"),
-    "churned": ("user_id", "last_active_at"),
-    "rate": ("t", "users_seen", "active"),
-    "per_user": ("user_id", "n"),
-    "sessions_per_user": ("user_id", "n"),
-    "stale": _STALE,
-}
+_PARTS = dict(
+    weekly=("week", "n"), sizes=("cohort", "n"), act=("c", "k", "n"), churned=("user_id", "last_active_at"),
+    rate=("t", "users_seen", "active"), per_user=("user_id", "n"), sessions_per_user=("user_id", "n"), stale=_STALE,
+)  # fmt: skip
 
 
 def _counts(df: pd.DataFrame, key: str) -> pd.Series:
@@ -245,19 +221,15 @@ def _events(frames, activity: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     if activity == "sessions":
         s = frames["sessions"]
         ev = pd.DataFrame(
-            {"user_id": s["user_id"].astype(object).to_numpy(), "created_at": _source.utc(s["created_at"]).to_numpy()}
+            {"user_id": s["user_id"].astype(object).to_numpy(), "created_at": _source.utc(s["created_at"])}
         )
         return ev, ev.iloc[:0]
     m, c = frames["chat_messages"], frames["conversations"]
     q = pd.DataFrame(
-        {
-            "conversation_id": m["conversation_id"].astype(object).to_numpy(),
-            "created_at": _source.utc(m["created_at"]).to_numpy(),
-        }
-    )[(m["role"].astype(object) == "user").to_numpy()]
-    owners = pd.DataFrame(
-        {"conversation_id": c["id"].astype(object).to_numpy(), "user_id": c["user_id"].astype(object).to_numpy()}
+        {"conversation_id": m["conversation_id"].astype(object), "created_at": _source.utc(m["created_at"])}
     )
+    q = q[(m["role"].astype(object) == "user").to_numpy()]
+    owners = pd.DataFrame({"conversation_id": c["id"].astype(object), "user_id": c["user_id"].astype(object)})
     q = q.merge(owners, on="conversation_id")[["user_id", "created_at"]]
     known = q["user_id"].isin(set(frames["users"]["id"].astype(object)))
     return q[known.to_numpy()], q[~known.to_numpy()]
@@ -278,15 +250,9 @@ def _in_view(
     users = pd.DataFrame(
         {"id": u["id"].astype(object).to_numpy(), "role": u["role"].astype(object).to_numpy(), "created_at": u_created}
     )
-    sessions = pd.DataFrame(
-        {
-            "id": s["id"].astype(object).to_numpy(),
-            "user_id": s["user_id"].astype(object).to_numpy(),
-            "role": s["role"].astype(object).to_numpy(),
-            "created_at": _source.utc(s["created_at"]).to_numpy(),
-            "expires_at": _source.utc(s["expires_at"]).to_numpy(),
-        }
-    )
+    sessions = pd.DataFrame({c: s[c].astype(object).to_numpy() for c in ("id", "user_id", "role")})
+    sessions["created_at"] = _source.utc(s["created_at"]).to_numpy()
+    sessions["expires_at"] = _source.utc(s["expires_at"]).to_numpy()
     return as_of, ev, orphans, users[users["created_at"] <= as_of], sessions[sessions["created_at"] <= as_of]
 
 

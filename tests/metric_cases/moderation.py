@@ -84,6 +84,12 @@ def assert_moderation(src) -> None:
         index=pd.Index([A1, A2, K1], dtype="str", name="reviewed_by"),
     )
     pd.testing.assert_frame_equal(m.by_reviewer, expected_rev)
+    _assert_inconsistent(m)
+    _assert_life_table_and_early(src, m)
+
+
+def _assert_inconsistent(m) -> None:
+    """The four inconsistent rows, one per problem, with their columns as stored."""
     assert list(m.inconsistent["id"]) == [uid(16), uid(17), uid(20), uid(18)]
     assert list(m.inconsistent["problem"]) == [
         "reviewed_without_reviewed_at",
@@ -121,6 +127,12 @@ def assert_moderation(src) -> None:
             }
         ),
     )
+
+
+def _assert_life_table_and_early(src, m) -> None:
+    """The life table at the default as_of, and the figures at 03:30 on the first day."""
+    from opentier_explore import metrics
+
     pd.testing.assert_frame_equal(
         m.life_table,
         pd.DataFrame(
