@@ -26,28 +26,12 @@ __all__ = ["signed_in", "SignedIn", "NO_AGENT"]  # what metrics/__init__ exports
 
 # ---- what it needs from the catalog ---------------------------------------------------------------------
 NEEDS = {"sessions": ("user_id", "created_at", "expires_at", "ip_address", "user_agent")}
-_CLIENTS = (
-    ("Edg/", "Edge"),
-    ("OPR/", "Opera"),
-    ("Electron/", "OpenTier desktop"),
-    ("Firefox/", "Firefox"),
-    ("Chrome/", "Chrome"),
-    ("Safari/", "Safari"),
-    ("curl/", "curl"),
-    ("python-", "Python script"),
-)
-_SYSTEMS = (
-    ("iPhone", "iOS"),
-    ("iPad", "iPadOS"),
-    ("Android", "Android"),
-    ("Windows", "Windows"),
-    ("Mac OS X", "macOS"),
-    ("Linux", "Linux"),
-)
-NO_AGENT = "none stored (OAuth sign-in)"
 
 
 # ---- the result ------------------------------------------------------------------------------------------
+NO_AGENT = "none stored (OAuth sign-in)"  # client and system of a session without a user agent
+
+
 @dataclass(frozen=True)
 class SignedIn:
     """Live sessions at as_of and what they show."""
@@ -59,15 +43,6 @@ class SignedIn:
     by_sign_in: pd.Series  # "OAuth (nothing stored)" / "password or refresh" → live sessions
     devices: pd.DataFrame  # client, system, sessions (most first)
     addresses: pd.Series  # ip_address → live sessions
-
-
-def client_and_system(user_agent: str | None) -> tuple[str, str]:
-    """(client, operating system) named from a User-Agent header; NO_AGENT for a missing one."""
-    if user_agent is None or (not isinstance(user_agent, str) and pd.isna(user_agent)):
-        return NO_AGENT, NO_AGENT
-    client = next((name for key, name in _CLIENTS if key in user_agent), "other")
-    system = next((name for key, name in _SYSTEMS if re.search(re.escape(key), user_agent)), "other")
-    return client, system
 
 
 @consistent("src")
@@ -122,6 +97,35 @@ def _from_frames(s: pd.DataFrame, as_of) -> tuple[pd.Timestamp, pd.Timestamp, in
 
 
 # ---- the assembly of the result --------------------------------------------------------------------------
+_CLIENTS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Electron/", "OpenTier desktop"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+    ("curl/", "curl"),
+    ("python-", "Python script"),
+)
+_SYSTEMS = (
+    ("iPhone", "iOS"),
+    ("iPad", "iPadOS"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("Linux", "Linux"),
+)
+
+
+def client_and_system(user_agent: str | None) -> tuple[str, str]:
+    """(client, operating system) named from a User-Agent header; NO_AGENT for a missing one."""
+    if user_agent is None or (not isinstance(user_agent, str) and pd.isna(user_agent)):
+        return NO_AGENT, NO_AGENT
+    client = next((name for key, name in _CLIENTS if key in user_agent), "other")
+    system = next((name for key, name in _SYSTEMS if re.search(re.escape(key), user_agent)), "other")
+    return client, system
+
+
 def _assemble(as_of, kept_from, users: int, groups: pd.DataFrame) -> SignedIn:
     ip = groups["ip"].astype(object).where(groups["ip"].notna(), None).tolist()
     agents = groups["user_agent"].astype(object).where(groups["user_agent"].notna(), None).tolist()
