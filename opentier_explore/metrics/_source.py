@@ -1,4 +1,6 @@
-"""What a metric was given (an Engine or loaded frames) and whether it has the columns the metric needs."""
+"""What every metric shares: what it was given (an Engine or frames) and whether it has the needed columns, the one
+read-only query (and one_row for a statement returning several parts), and the one definition of as_of and of weeks.
+"""
 
 from __future__ import annotations
 
