@@ -15,12 +15,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from load import machine, write_section  # noqa: E402  (bench/load.py)
 
-NEEDS = {
-    "conversation_trees": {"chat_messages": ["id", "conversation_id", "parent_id"]},
-    "tree_faults": {"chat_messages": ["id", "conversation_id", "parent_id"]},
-    "moderation_latency": {"knowledge_submissions": None, "users": ["id", "role", "created_at"]},
-    "session_churn": {"sessions": None, "users": ["id", "role", "created_at"]},
-}
 #: issue 12, large: Engine path ≤ 4× one hash self-join of chat_messages on parent_id; pandas path ≤ 0.7× loading its columns
 GOALS = {"conversation_trees": (4.0, 0.7), "tree_faults": (4.0, 0.7)}
 #: the least any tree walk must do: join every message to its parent once (same work_mem as the tree queries)
@@ -39,7 +33,8 @@ def _timed(fn, repeat: int) -> tuple[float, object]:
 def bench(url: str, label: str, repeat: int, names: list[str]) -> list[str]:
     """Markdown rows for each metric on the database at `url`."""
 
-    from opentier_explore import connect, load, metrics
+    from opentier_explore import connect, load
+    from opentier_explore.metrics import registry
 
     engine = connect(url)
     with engine.connect() as conn:
@@ -50,12 +45,14 @@ def bench(url: str, label: str, repeat: int, names: list[str]) -> list[str]:
     t_join, _ = _timed(lambda: _source_query(engine, SELF_JOIN, trees.WORK_MEM), repeat)
     rows = []
     for name in names:
-        fn = getattr(metrics, name)
-        needs = NEEDS[name]
-        t_load, frames = _timed(lambda needs=needs: {t: load(t, engine=engine, columns=c) for t, c in needs.items()}, 1)
+        metric = registry.BY_NAME[name]
+        fn, needs = metric.function, metric.needs
+        t_load, frames = _timed(
+            lambda needs=needs: {t: load(t, engine=engine, columns=list(c)) for t, c in needs.items()}, 1
+        )
         t_sql, a = _timed(lambda fn=fn: fn(engine), repeat)
         t_pd, b = _timed(lambda fn=fn, frames=frames: fn(frames), repeat)
-        same = _equal(a, b)
+        same = metric.same(a, b, frames)
         goal = ""
         if name in GOALS:
             sql_goal, pd_goal = GOALS[name]
@@ -84,34 +81,17 @@ def _source_query(engine, sql: str, work_mem: str):
     return _source.query(engine, sql, settings={"work_mem": work_mem})
 
 
-def _equal(a, b) -> bool:
-    import pandas as pd
-
-    try:
-        if isinstance(a, pd.DataFrame):
-            pd.testing.assert_frame_equal(a, b)
-        else:
-            for field in a.__dataclass_fields__:
-                x, y = getattr(a, field), getattr(b, field)
-                if isinstance(x, pd.DataFrame):
-                    pd.testing.assert_frame_equal(x, y)
-                elif isinstance(x, pd.Series):
-                    pd.testing.assert_series_equal(x, y)
-                elif not ((pd.isna(x) and pd.isna(y)) or x == y):
-                    return False
-    except AssertionError:
-        return False
-    return True
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", required=True, help="a database seeded with the demo profile")
     parser.add_argument("--large-url", help="a database seeded with the large profile")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--large-repeat", type=int, default=1)
+    from opentier_explore.metrics import registry
+
+    names = list(registry.BY_NAME)
     parser.add_argument(
-        "--metrics", nargs="*", default=list(NEEDS), choices=list(NEEDS), help="the metrics to measure (default: all)"
+        "--metrics", nargs="*", default=names, choices=names, help="the registered metrics to measure (default: all)"
     )
     parser.add_argument("--write", action="store_true", help="write the `## Metrics` section of bench/RESULTS.md")
     args = parser.parse_args()

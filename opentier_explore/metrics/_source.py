@@ -1,7 +1,10 @@
-"""What a metric was given (an Engine or loaded frames) and whether it has the columns the metric needs."""
+"""What every metric shares: what it was given (an Engine or frames) and whether it has the needed columns, the one
+read-only query (and one_row for a statement returning several parts), and the one definition of as_of and of weeks.
+"""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -76,6 +79,40 @@ def query(
     return pd.DataFrame.from_records(rows, columns=cols)
 
 
+def one_row(
+    engine,
+    sql: str,
+    params: Mapping[str, Any],
+    parts: Mapping[str, Sequence[str]],
+    settings: Mapping[str, str] | None = None,
+) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """Run a statement returning one row (one round trip): its plain columns, and each of `parts` as a DataFrame.
+
+    A part is a column holding the JSON array of a CTE's rows (`(SELECT json_agg(j ORDER BY …) FROM cte j) AS name`),
+    NULL when there are none; `parts` names each part's columns. Timestamps arrive as ISO text (utc() reads them).
+    """
+    row = query(engine, sql, params, settings).iloc[0].to_dict()
+    frames = {
+        name: pd.DataFrame.from_records(row.pop(name) or [], columns=list(columns)) for name, columns in parts.items()
+    }
+    return row, frames
+
+
+def as_of_param(as_of) -> datetime.datetime | None:
+    """The caller's as_of as the query parameter `:as_of` (UTC, to the microsecond), or None to let SQL take the latest."""
+    chosen = as_of_from(as_of, None)
+    return None if pd.isna(chosen) else chosen.to_pydatetime()
+
+
+def as_of_from(as_of, latest) -> pd.Timestamp:
+    """The moment a metric looks from: the given as_of, else the latest timestamp, in UTC, truncated to the microsecond.
+
+    The SQL paths compute the same: `coalesce(CAST(:as_of AS timestamptz), <latest>)`, with :as_of from as_of_param().
+    """
+    chosen = utc(as_of) if as_of is not None else utc(latest)
+    return chosen.floor("us") if not pd.isna(chosen) else pd.NaT
+
+
 def utc(values) -> pd.Series | pd.Timestamp:
     """Timestamps (or one timestamp) as tz-aware UTC nanosecond values."""
     if values is None or pd.api.types.is_scalar(values):  # a str, Timestamp, datetime, date, np.datetime64 or NaT
@@ -88,8 +125,14 @@ def utc(values) -> pd.Series | pd.Timestamp:
                 f"{values!r} is not a point in time: pass e.g. '2025-09-01T00:00Z' or a pandas Timestamp."
             ) from None
         return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    out = pd.to_datetime(pd.Series(values), utc=True)
+    out = pd.to_datetime(pd.Series(values), utc=True, format="ISO8601")  # text: what one_row's JSON parts hold
     return out.astype("datetime64[ns, UTC]")
+
+
+# Weeks are ISO weeks, Monday 00:00 UTC to the next Monday, for every metric. In SQL the same is
+# date_trunc('week', t AT TIME ZONE 'UTC'), and the week ends of week_ends() are
+# generate_series(date_trunc('week', first AT TIME ZONE 'UTC') + interval '7 days', as_of AT TIME ZONE 'UTC', interval '7 days').
+WEEK = pd.Timedelta(days=7)
 
 
 def week_start(ts: pd.Series) -> pd.Series:
@@ -103,9 +146,17 @@ def week_ends(first: pd.Timestamp, as_of: pd.Timestamp) -> pd.DatetimeIndex:
     """Every Monday 00:00 UTC t with first < t <= as_of: the ends of the weeks completed by as_of."""
     if pd.isna(first) or pd.isna(as_of):
         return pd.DatetimeIndex([], tz="UTC", name="week_end").as_unit("ns")
-    start = week_start(pd.Series([first])).iloc[0] + pd.Timedelta(days=7)
+    start = week_start(pd.Series([first])).iloc[0] + WEEK
     ends = pd.date_range(start, as_of, freq="7D", name="week_end") if start <= as_of else pd.DatetimeIndex([], tz="UTC")
     return pd.DatetimeIndex(ends.tz_convert(None).to_numpy(), name="week_end").tz_localize("UTC").as_unit("ns")
+
+
+def utc_index(values, name: str | None = None) -> pd.DatetimeIndex:
+    """Timestamps (naive UTC or tz-aware, any zone) as a tz-aware UTC nanosecond index."""
+    if not len(values):
+        return pd.DatetimeIndex([], tz="UTC", name=name).as_unit("ns")
+    ts = utc(pd.Series(list(values)) if not isinstance(values, pd.Series) else values)
+    return pd.DatetimeIndex(ts.to_numpy(), name=name).tz_localize(None).tz_localize("UTC").as_unit("ns")
 
 
 def seconds_to_timedelta(seconds) -> pd.Timedelta:

@@ -16,10 +16,28 @@ import pandas as pd
 
 from ..snapshots import consistent
 from . import _edges, _source
+from ._metric import Metric
 
+__all__ = ["branch_kinds"]  # what metrics/__init__ exports
+
+# ---- what it needs from the catalog ---------------------------------------------------------------------
+#: chat_messages' edges (_edges) and role
+NEEDS = {"chat_messages": (*_edges.EDGE_COLUMNS[:3], "role")}
+
+# ---- the result ------------------------------------------------------------------------------------------
 KINDS = ("regenerated_answer", "edited_question", "edited_first_question", "mixed")
 
-_SQL = """
+
+@consistent("src")
+def branch_kinds(src: _source.Source) -> pd.DataFrame:
+    """Branch points and their alternatives by kind (regenerated answer, edited question, …); module docstring."""
+    if _source.is_engine(src):
+        return _assemble(_source.query(src, SQL.replace("{edges}", _edges.edges_sql(src, "branch_kinds", ("role",)))))
+    return _assemble(_from_frames(_edges.edges_frame(src, "branch_kinds", extra=("role",))))
+
+
+# ---- in PostgreSQL: one statement ({edges}: chat_messages, or its linear chains, from _edges) ---------------
+SQL = """
 WITH kids AS (
     SELECT c.parent_id, count(*) AS n,
            bool_and(c.role = 'assistant') AS all_assistant, bool_and(c.role = 'user') AS all_user
@@ -37,22 +55,9 @@ SELECT 'edited_first_question', count(*), coalesce(sum(n), 0) FROM roots
 """
 
 
-@consistent("src")
-def branch_kinds(src: _source.Source) -> pd.DataFrame:
-    """Branch points and their alternatives by kind (regenerated answer, edited question, …); module docstring."""
-    if _source.is_engine(src):
-        raw = _source.query(src, _SQL.replace("{edges}", _edges.edges_sql(src, "branch_kinds", extra=("role",))))
-    else:
-        raw = _from_frames(_edges.edges_frame(src, "branch_kinds", extra=("role",)))
-    out = pd.DataFrame(index=pd.Index(KINDS, name="kind"), columns=["branch_points", "alternatives"], dtype="int64")
-    out[:] = 0
-    if len(raw):
-        raw = raw.groupby("kind")[["branch_points", "alternatives"]].sum()
-        out.loc[raw.index, ["branch_points", "alternatives"]] = raw.to_numpy(dtype="int64")
-    return out.astype("int64")
-
-
+# ---- in pandas -------------------------------------------------------------------------------------------
 def _from_frames(chat: pd.DataFrame) -> pd.DataFrame:
+    """kind, branch_points, alternatives from the edges frame (pandas)."""
     ids = chat["id"].astype(str)
     conv_of = pd.Series(chat["conversation_id"].astype(str).to_numpy(), index=ids.to_numpy())
     child = chat[chat["parent_id"].notna()]
@@ -86,20 +91,16 @@ def _from_frames(chat: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([kids, first], ignore_index=True)
 
 
-def tree_summary(trees: pd.DataFrame) -> pd.Series:
-    """Headline figures of `conversation_trees`: how many conversations, how many linear, depth and size quantiles."""
-    depth = trees["max_depth"].dropna().astype("float64")
-    linear = (trees["n_branch_points"] == 0) & (trees["n_roots"] <= 1)
-    return pd.Series(
-        {
-            "conversations": int(len(trees)),
-            "linear_share": round(float(linear.mean()), 4) if len(trees) else float("nan"),
-            "median_depth": float(depth.median()) if len(depth) else float("nan"),
-            "p90_depth": float(depth.quantile(0.9)) if len(depth) else float("nan"),
-            "max_depth": int(depth.max()) if len(depth) else 0,
-            "median_messages": float(trees["n_messages"].median()) if len(trees) else float("nan"),
-            "messages": int(trees["n_messages"].sum()),
-        },
-        dtype=object,
-        name="value",
-    )
+# ---- the assembly of the result --------------------------------------------------------------------------
+def _assemble(raw: pd.DataFrame) -> pd.DataFrame:
+    """Every kind, in KINDS order, with int64 counts (0 where none)."""
+    out = pd.DataFrame(index=pd.Index(KINDS, name="kind"), columns=["branch_points", "alternatives"], dtype="int64")
+    out[:] = 0
+    if len(raw):
+        raw = raw.groupby("kind")[["branch_points", "alternatives"]].sum()
+        out.loc[raw.index, ["branch_points", "alternatives"]] = raw.to_numpy(dtype="int64")
+    return out.astype("int64")
+
+
+# ---- registration ----------------------------------------------------------------------------------------
+METRICS = (Metric("branch_kinds", branch_kinds, NEEDS),)

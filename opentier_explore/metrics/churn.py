@@ -38,17 +38,27 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..errors import ConfigError
 from ..snapshots import consistent
-from . import _churn_sql, _source
+from . import _cohorts, _source
+from ._metric import Metric
 
+__all__ = ["session_churn", "SessionChurn"]  # what metrics/__init__ exports
+
+# ---- what it needs from the catalog ---------------------------------------------------------------------
 ACTIVITIES = ("chat", "sessions")
-_S = ("id", "user_id", "role", "created_at", "expires_at")
-_U = ("id", "role", "created_at")
-_M = ("conversation_id", "role", "created_at")
-_C = ("id", "user_id")
-_WEEK = pd.Timedelta(days=7)
+_SESSIONS = ("id", "user_id", "role", "created_at", "expires_at")
+_USERS = ("id", "role", "created_at")
+_CHAT = {"chat_messages": ("conversation_id", "role", "created_at"), "conversations": ("id", "user_id")}
+_STALE = ["session_id", "user_id", "session_role", "user_role", "created_at", "expires_at"]  # stale_roles' columns
 
 
+def needs(activity: str = "chat") -> dict[str, tuple[str, ...]]:
+    """The tables and columns session_churn reads for `activity` (its SQL statement reads the chat tables for both)."""
+    return {"sessions": _SESSIONS, "users": _USERS, **(_CHAT if activity == "chat" else {})}
+
+
+# ---- the result ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SessionChurn:
     """The churn report; every attribute is a value, Series, DataFrame (or None where the data cannot show it)."""
@@ -69,17 +79,24 @@ class SessionChurn:
     orphan_user_ids: int  # distinct such user ids
 
 
-def needs(activity: str) -> dict[str, tuple[str, ...]]:
-    """The tables and columns session_churn reads for `activity`."""
-    out = {"sessions": _S, "users": _U}
-    if activity == "chat":
-        out.update(chat_messages=_M, conversations=_C)
-    return out
+@dataclass(frozen=True)
+class _Pieces:
+    """What both paths compute; _assemble turns it into the report."""
+
+    as_of: pd.Timestamp
+    observed_from: pd.Timestamp
+    weekly: pd.Series  # week start → distinct active users
+    sizes: pd.Series  # cohort week start → users
+    act: pd.DataFrame  # c (cohort), k (week offset), n (distinct active users)
+    churned: pd.DataFrame  # user_id, last_active_at (last activity before as_of − window)
+    rate: pd.DataFrame  # week end → users_seen, active (in the window before it)
+    per_user: pd.Series  # user_id → events
+    sessions_per_user: pd.Series  # user_id → sessions
+    stale: pd.DataFrame  # _STALE
+    orphans: tuple[int, int]  # events, distinct user ids
 
 
 def _check_args(window, activity) -> int:
-    from ..errors import ConfigError
-
     if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
         raise ConfigError(f"`window` must be a positive whole number of days, not {window!r}.")
     if activity not in ACTIVITIES:
@@ -94,73 +111,167 @@ def session_churn(
     """Weekly actives, cohort retention, churned users and churn rate from chat or login activity; stale role snapshots."""
     window = _check_args(window, activity)
     if _source.is_engine(src):
-        _source.check_sql(src, needs(activity), "session_churn")
-        return assemble(*_churn_sql.aggregates(src, as_of, window, activity), window=window, activity=activity)
+        _source.check_sql(src, needs("chat"), "session_churn")
+        return _assemble(_from_sql(src, as_of, window, activity), window, activity)
     frames = {t: _source.frame(src, t, cols, "session_churn") for t, cols in needs(activity).items()}
-    return assemble(*_aggregates(frames, as_of, window, activity), window=window, activity=activity)
+    return _assemble(_from_frames(frames, as_of, window, activity), window, activity)
 
 
-def as_of_from(as_of, latest) -> pd.Timestamp:
-    """The given as_of, else the latest timestamp, in UTC and truncated to the microsecond."""
-    chosen = _source.utc(as_of) if as_of is not None else _source.utc(latest)
-    return chosen.floor("us") if not pd.isna(chosen) else pd.NaT
+# ---- in PostgreSQL: one statement ------------------------------------------------------------------------
+SQL = """
+WITH events AS (
+    SELECT user_id::text AS user_id, created_at, true AS known FROM sessions WHERE CAST(:activity AS text) = 'sessions'
+  UNION ALL
+    SELECT c.user_id, m.created_at, EXISTS (SELECT 1 FROM users x WHERE x.id::text = c.user_id) AS known
+    FROM chat_messages m JOIN conversations c ON c.id = m.conversation_id
+    WHERE CAST(:activity AS text) = 'chat' AND m.role = 'user'
+),
+bounds AS (
+    SELECT coalesce(CAST(:as_of AS timestamptz), greatest((SELECT max(created_at) FROM events WHERE known),
+                                                          (SELECT max(created_at) FROM users))) AS as_of
+),
+ev AS (SELECT e.user_id, e.created_at, date_trunc('week', e.created_at AT TIME ZONE 'UTC') AS week
+       FROM events e, bounds b WHERE e.known AND e.created_at <= b.as_of),
+orphans AS (SELECT count(*) AS n, count(DISTINCT e.user_id) AS k
+            FROM events e, bounds b WHERE NOT e.known AND e.created_at <= b.as_of),
+s AS (SELECT id, user_id, role, created_at, expires_at FROM sessions, bounds b WHERE created_at <= b.as_of),
+u AS (SELECT id, role, created_at, date_trunc('week', created_at AT TIME ZONE 'UTC') AS cohort
+      FROM users, bounds b WHERE created_at <= b.as_of),
+weekly AS (SELECT week, count(DISTINCT user_id) AS n FROM ev GROUP BY week),
+sizes AS (SELECT cohort, count(*) AS n FROM u GROUP BY cohort),
+act AS (SELECT u.cohort AS c, (ev.week::date - u.cohort::date) / 7 AS k, count(DISTINCT ev.user_id) AS n
+        FROM ev JOIN u ON u.id::text = ev.user_id GROUP BY 1, 2),
+churned AS (SELECT user_id, max(created_at) AS last_active_at FROM ev GROUP BY user_id
+            HAVING max(created_at) < (SELECT as_of FROM bounds) - make_interval(hours => 24 * :window)),
+week_ends AS (
+    SELECT t AT TIME ZONE 'UTC' AS t
+    FROM (SELECT min(created_at) AS first FROM ev) f CROSS JOIN bounds b,
+         generate_series(date_trunc('week', f.first AT TIME ZONE 'UTC') + interval '7 days',
+                         b.as_of AT TIME ZONE 'UTC', interval '7 days') AS t
+),
+first_seen AS (SELECT min(created_at) AS f FROM ev GROUP BY user_id),
+seen AS (SELECT w.t, count(f.f) AS n FROM week_ends w LEFT JOIN first_seen f ON f.f < w.t GROUP BY w.t),
+-- the week ends t an event at c covers: c < t <= c + window
+covered AS (
+    SELECT DISTINCT ev.user_id, t FROM ev CROSS JOIN LATERAL generate_series(
+        (ev.week + interval '7 days') AT TIME ZONE 'UTC', ev.created_at + make_interval(hours => 24 * :window),
+        interval '168 hours') AS t
+),
+active AS (SELECT t, count(*) AS n FROM covered GROUP BY t),
+rate AS (SELECT w.t, seen.n AS users_seen, coalesce(active.n, 0) AS active
+         FROM week_ends w JOIN seen USING (t) LEFT JOIN active USING (t)),
+per_user AS (SELECT u.id::text AS user_id, coalesce(n.n, 0) AS n
+             FROM u LEFT JOIN (SELECT user_id, count(*) AS n FROM ev GROUP BY 1) n ON n.user_id = u.id::text),
+sessions_per_user AS (SELECT u.id::text AS user_id, count(s.id) AS n FROM u LEFT JOIN s ON s.user_id = u.id GROUP BY u.id),
+stale AS (
+    SELECT s.id::text AS session_id, s.user_id::text AS user_id, s.role::text AS session_role,
+           u.role::text AS user_role, s.created_at, s.expires_at
+    FROM s JOIN u ON u.id = s.user_id
+    WHERE s.expires_at > (SELECT as_of FROM bounds) AND s.role::text <> u.role::text
+)
+SELECT b.as_of, (SELECT min(created_at) FROM ev) AS observed_from, o.n AS orphan_events, o.k AS orphan_user_ids,
+       (SELECT json_agg(j ORDER BY week) FROM weekly j) AS weekly,
+       (SELECT json_agg(j ORDER BY cohort) FROM sizes j) AS sizes,
+       (SELECT json_agg(j ORDER BY c, k) FROM act j) AS act,
+       (SELECT json_agg(j ORDER BY user_id) FROM churned j) AS churned,
+       (SELECT json_agg(j ORDER BY t) FROM rate j) AS rate,
+       (SELECT json_agg(j ORDER BY user_id) FROM per_user j) AS per_user,
+       (SELECT json_agg(j ORDER BY user_id) FROM sessions_per_user j) AS sessions_per_user,
+       (SELECT json_agg(j ORDER BY session_id) FROM stale j) AS stale
+FROM bounds b, orphans o
+"""
+#: the parts of SQL's one row, and their columns
+_PARTS = dict(
+    weekly=("week", "n"), sizes=("cohort", "n"), act=("c", "k", "n"), churned=("user_id", "last_active_at"),
+    rate=("t", "users_seen", "active"), per_user=("user_id", "n"), sessions_per_user=("user_id", "n"), stale=_STALE,
+)  # fmt: skip
 
 
+def _counts(df: pd.DataFrame, key: str) -> pd.Series:
+    """A part's `n` as an int64 Series indexed by its `key` column."""
+    return pd.Series(df["n"].to_numpy(np.int64), index=df[key].to_numpy(object), dtype=np.int64)
+
+
+def _from_sql(engine, as_of, window: int, activity: str) -> _Pieces:
+    """The pieces from one statement (SQL)."""
+    params = {"as_of": _source.as_of_param(as_of), "window": window, "activity": activity}
+    head, parts = _source.one_row(engine, SQL, params, _PARTS)
+    act, rate, churned = parts["act"], parts["rate"], parts["churned"]
+    return _Pieces(
+        as_of=_source.as_of_from(None, head["as_of"]),
+        observed_from=_source.utc(head["observed_from"]),
+        weekly=_counts(parts["weekly"], "week").set_axis(_source.utc_index(parts["weekly"]["week"])),
+        sizes=_counts(parts["sizes"], "cohort").set_axis(_source.utc_index(parts["sizes"]["cohort"])),
+        act=act.assign(c=_source.utc_index(act["c"]), k=act["k"].astype(np.int64)) if len(act) else act,
+        churned=churned.assign(last_active_at=_source.utc(churned["last_active_at"])),
+        rate=pd.DataFrame(
+            {"users_seen": rate["users_seen"].to_numpy(np.int64), "active": rate["active"].to_numpy(np.int64)},
+            index=_source.utc_index(rate["t"], name="week_end"),
+        ),
+        per_user=_counts(parts["per_user"], "user_id"),
+        sessions_per_user=_counts(parts["sessions_per_user"], "user_id"),
+        stale=parts["stale"],
+        orphans=(int(head["orphan_events"]), int(head["orphan_user_ids"])),
+    )
+
+
+# ---- in pandas -------------------------------------------------------------------------------------------
 def _events(frames, activity: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(user_id, created_at) of every activity event of a known user, and of the orphans' events."""
     if activity == "sessions":
         s = frames["sessions"]
         ev = pd.DataFrame(
-            {"user_id": s["user_id"].astype(object).to_numpy(), "created_at": _source.utc(s["created_at"]).to_numpy()}
+            {"user_id": s["user_id"].astype(object).to_numpy(), "created_at": _source.utc(s["created_at"])}
         )
         return ev, ev.iloc[:0]
     m, c = frames["chat_messages"], frames["conversations"]
     q = pd.DataFrame(
-        {
-            "conversation_id": m["conversation_id"].astype(object).to_numpy(),
-            "created_at": _source.utc(m["created_at"]).to_numpy(),
-        }
-    )[(m["role"].astype(object) == "user").to_numpy()]
-    owners = pd.DataFrame(
-        {"conversation_id": c["id"].astype(object).to_numpy(), "user_id": c["user_id"].astype(object).to_numpy()}
+        {"conversation_id": m["conversation_id"].astype(object), "created_at": _source.utc(m["created_at"])}
     )
+    q = q[(m["role"].astype(object) == "user").to_numpy()]
+    owners = pd.DataFrame({"conversation_id": c["id"].astype(object), "user_id": c["user_id"].astype(object)})
     q = q.merge(owners, on="conversation_id")[["user_id", "created_at"]]
     known = q["user_id"].isin(set(frames["users"]["id"].astype(object)))
     return q[known.to_numpy()], q[~known.to_numpy()]
 
 
-def _aggregates(frames, as_of, window: int, activity: str) -> tuple:
-    """The path-independent aggregates computed in pandas."""
+def _in_view(
+    frames, as_of, activity: str
+) -> tuple[pd.Timestamp, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(as_of, events, orphans' events, users, sessions): what was there by as_of."""
     s, u = frames["sessions"], frames["users"]
     ev, orphans = _events(frames, activity)
     u_created = _source.utc(u["created_at"]).reset_index(drop=True)
     ev_created = _source.utc(ev["created_at"]).reset_index(drop=True)
-    as_of = as_of_from(as_of, pd.concat([ev_created, u_created]).max())
+    as_of = _source.as_of_from(as_of, pd.concat([ev_created, u_created]).max())
     ev = pd.DataFrame({"user_id": ev["user_id"].to_numpy(object), "created_at": ev_created})
     ev = ev[ev["created_at"] <= as_of]
     orphans = orphans[(_source.utc(orphans["created_at"]) <= as_of).to_numpy()] if len(orphans) else orphans
-    usr = pd.DataFrame(
+    users = pd.DataFrame(
         {"id": u["id"].astype(object).to_numpy(), "role": u["role"].astype(object).to_numpy(), "created_at": u_created}
     )
-    usr = usr[usr["created_at"] <= as_of]
-    observed_from = ev["created_at"].min() if len(ev) else pd.NaT
-    ev_week = _source.week_start(ev["created_at"])
+    sessions = pd.DataFrame({c: s[c].astype(object).to_numpy() for c in ("id", "user_id", "role")})
+    sessions["created_at"] = _source.utc(s["created_at"]).to_numpy()
+    sessions["expires_at"] = _source.utc(s["expires_at"]).to_numpy()
+    return as_of, ev, orphans, users[users["created_at"] <= as_of], sessions[sessions["created_at"] <= as_of]
 
+
+def _cohort_counts(
+    ev: pd.DataFrame, ev_week: pd.Series, users: pd.DataFrame
+) -> tuple[pd.Series, pd.Series, pd.DataFrame]:
+    """(weekly actives, cohort sizes, actives by cohort c and week offset k)."""
     wa = ev.assign(w=ev_week).groupby("w")["user_id"].nunique()
     weekly = pd.Series(wa.to_numpy(np.int64), index=pd.DatetimeIndex(wa.index))
-
-    cohort = _source.week_start(usr["created_at"])
-    sizes = cohort.value_counts()
+    cohort = _source.week_start(users["created_at"])
     joined = ev.assign(w=ev_week).merge(
-        pd.DataFrame({"user_id": usr["id"].to_numpy(), "c": cohort.array}), on="user_id"
+        pd.DataFrame({"user_id": users["id"].to_numpy(), "c": cohort.array}), on="user_id"
     )
-    joined["k"] = ((joined["w"] - joined["c"]) // _WEEK).astype(np.int64)
-    act = joined.groupby(["c", "k"])["user_id"].nunique().reset_index(name="n")
+    joined["k"] = ((joined["w"] - joined["c"]) // _source.WEEK).astype(np.int64)
+    return weekly, cohort.value_counts(), joined.groupby(["c", "k"])["user_id"].nunique().reset_index(name="n")
 
-    last = ev.groupby("user_id")["created_at"].max()
-    churned = pd.DataFrame({"user_id": last.index.to_numpy(object), "last_active_at": last.to_numpy()})
-    churned = churned[churned["last_active_at"] < as_of - pd.Timedelta(days=window)]
 
+def _rate(ev: pd.DataFrame, ev_week: pd.Series, observed_from, as_of, window: int) -> pd.DataFrame:
+    """At each week end: users first seen before it, and users active in the window before it."""
     ends = _source.week_ends(observed_from, as_of)
     first = np.sort(ev.groupby("user_id")["created_at"].min().to_numpy(dtype="datetime64[ns]"))
     seen = np.searchsorted(first, ends.tz_convert(None).to_numpy(), side="left")
@@ -174,89 +285,77 @@ def _aggregates(frames, as_of, window: int, activity: str) -> tuple:
         hits.append(pd.DataFrame({"user_id": ev["user_id"].to_numpy()[ok], "t": t[ok]}))
     active = pd.concat(hits).drop_duplicates().groupby("t").size() if hits else pd.Series(dtype=np.int64)
     active_at = active.reindex(ends.tz_convert(None).to_numpy(), fill_value=0).to_numpy(np.int64)
-    rate = pd.DataFrame({"users_seen": seen.astype(np.int64), "active": active_at}, index=ends)
+    return pd.DataFrame({"users_seen": seen.astype(np.int64), "active": active_at}, index=ends)
 
-    per_user = ev.groupby("user_id").size()
-    apu = pd.Series(
-        per_user.reindex(usr["id"].to_numpy(), fill_value=0).to_numpy(np.int64), index=usr["id"].to_numpy(object)
-    )
-    ses = pd.DataFrame(
-        {
-            "id": s["id"].astype(object).to_numpy(),
-            "user_id": s["user_id"].astype(object).to_numpy(),
-            "role": s["role"].astype(object).to_numpy(),
-            "created_at": _source.utc(s["created_at"]).to_numpy(),
-            "expires_at": _source.utc(s["expires_at"]).to_numpy(),
-        }
-    )
-    ses = ses[ses["created_at"] <= as_of]
-    spu = ses.groupby("user_id").size()
-    spu = pd.Series(
-        spu.reindex(usr["id"].to_numpy(), fill_value=0).to_numpy(np.int64), index=usr["id"].to_numpy(object)
-    )
 
-    live = ses[(ses["expires_at"] > as_of)].merge(
-        usr[["id", "role"]].rename(columns={"id": "user_id", "role": "user_role"}), on="user_id"
+def _of_every_user(counts: pd.Series, users: pd.DataFrame) -> pd.Series:
+    """`counts` (user_id → n) for every user, 0 included."""
+    ids = users["id"].to_numpy(object)
+    return pd.Series(counts.reindex(ids, fill_value=0).to_numpy(np.int64), index=ids)
+
+
+def _stale(sessions: pd.DataFrame, users: pd.DataFrame, as_of) -> pd.DataFrame:
+    """Sessions live at as_of whose role snapshot differs from the user's role."""
+    live = sessions[(sessions["expires_at"] > as_of)].merge(
+        users[["id", "role"]].rename(columns={"id": "user_id", "role": "user_role"}), on="user_id"
     )
     stale = live[live["role"] != live["user_role"]]
-    stale = pd.DataFrame(
+    return stale.rename(columns={"id": "session_id", "role": "session_role"})[_STALE]
+
+
+def _from_frames(frames, as_of, window: int, activity: str) -> _Pieces:
+    """The pieces from loaded frames (pandas)."""
+    as_of, ev, orphans, users, sessions = _in_view(frames, as_of, activity)
+    observed_from = ev["created_at"].min() if len(ev) else pd.NaT
+    ev_week = _source.week_start(ev["created_at"])
+    weekly, sizes, act = _cohort_counts(ev, ev_week, users)
+    last = ev.groupby("user_id")["created_at"].max()
+    churned = pd.DataFrame({"user_id": last.index.to_numpy(object), "last_active_at": last.to_numpy()})
+    return _Pieces(
+        as_of=as_of,
+        observed_from=observed_from,
+        weekly=weekly,
+        sizes=sizes,
+        act=act,
+        churned=churned[churned["last_active_at"] < as_of - pd.Timedelta(days=window)],
+        rate=_rate(ev, ev_week, observed_from, as_of, window),
+        per_user=_of_every_user(ev.groupby("user_id").size(), users),
+        sessions_per_user=_of_every_user(sessions.groupby("user_id").size(), users),
+        stale=_stale(sessions, users, as_of),
+        orphans=(len(orphans), int(orphans["user_id"].nunique()) if len(orphans) else 0),
+    )
+
+
+# ---- the assembly of the result --------------------------------------------------------------------------
+def _churned(churned: pd.DataFrame, as_of, observed_from, window: int) -> pd.DataFrame | None:
+    if pd.isna(observed_from) or pd.isna(as_of) or as_of - pd.Timedelta(days=window) < observed_from:
+        return None
+    out = pd.DataFrame(
         {
-            "session_id": stale["id"],
-            "user_id": stale["user_id"],
-            "session_role": stale["role"],
-            "user_role": stale["user_role"],
-            "created_at": stale["created_at"],
-            "expires_at": stale["expires_at"],
+            "user_id": churned["user_id"].astype("str").to_numpy(),
+            "last_active_at": _source.utc(churned["last_active_at"]).to_numpy(),
         }
     )
-    orphan = (len(orphans), int(orphans["user_id"].nunique()) if len(orphans) else 0)
-    return as_of, observed_from, weekly, sizes, act, churned, rate, apu, spu, stale, orphan
+    return out.sort_values(["last_active_at", "user_id"], kind="stable").reset_index(drop=True)
 
 
-def _utc_index(index) -> pd.DatetimeIndex:
-    """Week labels (naive UTC or tz-aware) as a tz-aware UTC nanosecond index."""
-    if not len(index):
-        return pd.DatetimeIndex([], tz="UTC").as_unit("ns")
-    return pd.DatetimeIndex(_source.utc(pd.Series(index)).to_numpy()).tz_localize(None).tz_localize("UTC").as_unit("ns")
-
-
-def _weekly(weekly: pd.Series, sizes_index, as_of, observed_from) -> pd.Series:
-    weekly.index = _utc_index(weekly.index)
-    starts = [i.min() for i in (weekly.index, sizes_index) if len(i)]
-    if starts and not pd.isna(as_of):
-        full = pd.date_range(min(starts), _source.week_start(pd.Series([as_of])).iloc[0], freq="7D", tz="UTC")
-        weekly = weekly.reindex(full, fill_value=0)
-    out = pd.Series(weekly.to_numpy(np.int64), index=_utc_index(weekly.index), name="active_users", dtype="Int64")
-    if len(out):
-        out[pd.isna(observed_from) | (out.index < observed_from)] = pd.NA
-    out.index.name = "week_start"
-    return out
-
-
-def _retention(sizes: pd.Series, act: pd.DataFrame, as_of, observed_from) -> tuple[pd.DataFrame, pd.Series]:
-    sizes.index = _utc_index(sizes.index)
-    sizes = sizes.sort_index().astype(np.int64)
-    if not pd.isna(as_of):
-        sizes = sizes[sizes.index + _WEEK <= as_of]
-    sizes = pd.Series(sizes.to_numpy(np.int64), index=_utc_index(sizes.index), name="users")
-    sizes.index.name = "cohort"
-    n_off = int((as_of - sizes.index.min()) // _WEEK) if len(sizes) else 0
-    grid = np.full((len(sizes), n_off), np.nan)
-    if len(act) and len(sizes):
-        row = sizes.index.get_indexer(_utc_index(act["c"]))
-        k = act["k"].to_numpy(np.int64)
-        ok = (row >= 0) & (k >= 0) & (k < n_off)
-        grid[row[ok], k[ok]] = act["n"].to_numpy(float)[ok]
-    cell = sizes.index.tz_convert(None).to_numpy()[:, None] + np.arange(n_off)[None, :] * _WEEK.to_timedelta64()
-    observable = (
-        cell + _WEEK.to_timedelta64() <= as_of.tz_convert(None).to_datetime64() if len(sizes) else cell.astype(bool)
+def _churn_rate(rate: pd.DataFrame, observed_from, window: int) -> pd.DataFrame:
+    seen = rate["users_seen"].to_numpy(np.int64)
+    lost = seen - rate["active"].to_numpy(np.int64)
+    shown = (rate.index - pd.Timedelta(days=window) >= observed_from) if len(rate) else np.zeros(0, bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(shown & (seen > 0), lost / np.maximum(seen, 1), np.nan)
+    out = pd.DataFrame(
+        {
+            "users_seen": seen,
+            "churned": pd.array(np.where(shown, lost, 0), dtype="Int64"),
+            "churn_rate": share.astype(float),
+        },
+        index=rate.index,
     )
-    if pd.isna(observed_from):
-        observable &= False
-    elif len(sizes):
-        observable &= cell >= observed_from.tz_convert(None).to_datetime64()
-    grid = np.where(observable, np.nan_to_num(grid, nan=0.0) / sizes.to_numpy(float)[:, None], np.nan)
-    return pd.DataFrame(grid, index=sizes.index, columns=pd.RangeIndex(n_off, name="week")), sizes
+    out.loc[~np.asarray(shown, bool), "churned"] = pd.NA
+    out.index.name = "week_end"
+    return out
 
 
 def _per_user(counts: pd.Series, name: str) -> pd.Series:
@@ -265,66 +364,37 @@ def _per_user(counts: pd.Series, name: str) -> pd.Series:
     ).sort_index()
 
 
-def assemble(
-    as_of, observed_from, weekly, sizes, act, churned, rate, apu, spu, stale, orphan, *, window: int, activity: str
-) -> SessionChurn:
-    """The report from the path-independent aggregates, with the shared dtypes, orderings and missing cells."""
-    observed_from = _source.utc(observed_from)
+def _stale_roles(stale: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame({c: stale[c].astype("str").to_numpy() for c in _STALE[:4]})
+    out["created_at"] = _source.utc(stale["created_at"]).to_numpy()
+    out["expires_at"] = _source.utc(stale["expires_at"]).to_numpy()
+    return out.sort_values(["created_at", "session_id"], kind="stable").reset_index(drop=True)
+
+
+def _assemble(p: _Pieces, window: int, activity: str) -> SessionChurn:
+    """The report from the path-independent pieces, with the shared dtypes, orderings and missing cells."""
+    observed_from = _source.utc(p.observed_from)
     observed_from = observed_from.floor("us") if not pd.isna(observed_from) else pd.NaT
-    weekly_out = _weekly(weekly, _utc_index(sizes.index), as_of, observed_from)
-    retention, sizes = _retention(sizes, act, as_of, observed_from)
-
-    knowable = not pd.isna(observed_from) and not pd.isna(as_of) and as_of - pd.Timedelta(days=window) >= observed_from
-    churned_out = None
-    if knowable:
-        churned_out = pd.DataFrame(
-            {
-                "user_id": churned["user_id"].astype("str").to_numpy(),
-                "last_active_at": _source.utc(churned["last_active_at"]).to_numpy(),
-            }
-        )
-        churned_out = churned_out.sort_values(["last_active_at", "user_id"], kind="stable").reset_index(drop=True)
-
-    seen = rate["users_seen"].to_numpy(np.int64)
-    lost = seen - rate["active"].to_numpy(np.int64)
-    shown = (rate.index - pd.Timedelta(days=window) >= observed_from) if len(rate) else np.zeros(0, bool)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(shown & (seen > 0), lost / np.maximum(seen, 1), np.nan)
-    churn_rate = pd.DataFrame(
-        {
-            "users_seen": seen,
-            "churned": pd.array(np.where(shown, lost, 0), dtype="Int64"),
-            "churn_rate": share.astype(float),
-        },
-        index=rate.index,
-    )
-    churn_rate.loc[~np.asarray(shown, bool), "churned"] = pd.NA
-    churn_rate.index.name = "week_end"
-
-    stale = pd.DataFrame(
-        {
-            "session_id": stale["session_id"].astype("str").to_numpy(),
-            "user_id": stale["user_id"].astype("str").to_numpy(),
-            "session_role": stale["session_role"].astype("str").to_numpy(),
-            "user_role": stale["user_role"].astype("str").to_numpy(),
-            "created_at": _source.utc(stale["created_at"]).to_numpy(),
-            "expires_at": _source.utc(stale["expires_at"]).to_numpy(),
-        }
-    )
-    stale = stale.sort_values(["created_at", "session_id"], kind="stable").reset_index(drop=True)
+    retention, sizes = _cohorts.retention_grid(p.sizes, p.act, p.as_of, observed_from)
     return SessionChurn(
-        as_of,
+        p.as_of,
         window,
         activity,
         observed_from,
-        weekly_out,
+        _cohorts.weekly_series(p.weekly, _source.utc_index(p.sizes.index), p.as_of, observed_from),
         retention,
         sizes,
-        churned_out,
-        churn_rate,
-        _per_user(apu, "n_events"),
-        _per_user(spu, "n_sessions"),
-        stale,
-        int(orphan[0]),
-        int(orphan[1]),
+        _churned(p.churned, p.as_of, observed_from, window),
+        _churn_rate(p.rate, observed_from, window),
+        _per_user(p.per_user, "n_events"),
+        _per_user(p.sessions_per_user, "n_sessions"),
+        _stale_roles(p.stale),
+        int(p.orphans[0]),
+        int(p.orphans[1]),
     )
+
+
+# ---- registration ----------------------------------------------------------------------------------------
+#: both activities, each with the default window and a one-week one
+_VARIANTS = ({}, {"window": 7}, {"activity": "sessions"}, {"activity": "sessions", "window": 7})
+METRICS = (Metric("session_churn", session_churn, needs("chat"), variants=_VARIANTS, takes_as_of=True),)

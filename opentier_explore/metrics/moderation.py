@@ -30,13 +30,31 @@ import pandas as pd
 
 from ..snapshots import consistent
 from . import _source
+from ._metric import Metric
+from ._survival import kaplan_meier, kaplan_meier_median  # noqa: F401 (kaplan_meier: public here before)
 
+__all__ = ["moderation_latency", "ModerationLatency"]  # what metrics/__init__ exports
+
+# ---- what it needs from the catalog ---------------------------------------------------------------------
+NEEDS = {
+    "knowledge_submissions": ("id", "status", "created_at", "reviewed_at", "reviewed_by"),
+    "users": ("id", "role"),
+}
 PROBLEMS = ("reviewed_without_reviewed_at", "reviewed_before_created", "missing_reviewer", "reviewer_not_admin")
 _KNOWN = ("pending", "approved", "rejected")
-_KS = ("id", "status", "created_at", "reviewed_at", "reviewed_by")
-_NEEDS = {"knowledge_submissions": _KS, "users": ("id", "role")}
+_REVIEWER_COLUMNS = ["reviewed_by", "n_reviewed", "n_approved", "n_rejected", "median", "p90", "is_admin"]
+_ROW_COLUMNS = ["id", "status", "created_at", "reviewed_at", "reviewed_by"]
+#: the parts of SQL's one row, and their columns
+_PARTS = {
+    "counts": ("status", "n"),
+    "life": ("d", "observed", "censored"),
+    "backlog": ("t", "n"),
+    "reviewers": _REVIEWER_COLUMNS,
+    "bad": (*_ROW_COLUMNS, "problem"),
+}
 
 
+# ---- the result ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ModerationLatency:
     """The moderation-latency report; every attribute is a value, Series or DataFrame."""
@@ -52,146 +70,250 @@ class ModerationLatency:
     km_curve: pd.Series  # duration → survival probability
 
 
+@dataclass(frozen=True)
+class _Pieces:
+    """What both paths compute; _assemble turns it into the report."""
+
+    as_of: pd.Timestamp
+    counts: pd.Series  # status at as_of → rows
+    pct: list  # p50, p90, p99 of the observed latencies, in seconds
+    life: pd.DataFrame  # d (seconds), observed, censored
+    backlog: pd.Series  # week end → pending rows
+    reviewers: pd.DataFrame  # _REVIEWER_COLUMNS, latencies in seconds
+    bad: pd.DataFrame  # _ROW_COLUMNS + problem
+
+
 @consistent("src")
 def moderation_latency(src: _source.Source, as_of: pd.Timestamp | str | None = None) -> ModerationLatency:
     """Counts by status, latency percentiles, Kaplan-Meier median, weekly backlog, per-reviewer figures, inconsistent rows."""
     if _source.is_engine(src):
-        _source.check_sql(src, _NEEDS, "moderation_latency")
-        return _from_sql(src, as_of)
-    ks = _source.frame(src, "knowledge_submissions", _KS, "moderation_latency")
-    users = _source.frame(src, "users", ("id", "role"), "moderation_latency")
-    return _from_frames(ks, users, as_of)
+        _source.check_sql(src, NEEDS, "moderation_latency")
+        return _assemble(_from_sql(src, as_of))
+    frames = {t: _source.frame(src, t, cols, "moderation_latency") for t, cols in NEEDS.items()}
+    return _assemble(_from_frames(frames, as_of))
 
 
+# ---- in PostgreSQL: one statement ------------------------------------------------------------------------
+SQL = """
+WITH bounds AS (
+    SELECT coalesce(CAST(:as_of AS timestamptz),
+                    (SELECT greatest(max(created_at), max(reviewed_at)) FROM knowledge_submissions)) AS as_of
+),
+s AS (
+    SELECT k.id, k.status::text AS status, k.created_at, k.reviewed_at, k.reviewed_by, b.as_of,
+           k.status IN ('approved', 'rejected') AS decided,
+           (k.status IN ('approved', 'rejected') AND k.reviewed_at IS NOT NULL AND k.reviewed_at >= k.created_at)
+               AS consistent
+    FROM knowledge_submissions k CROSS JOIN bounds b WHERE k.created_at <= b.as_of
+),
+c AS (
+    SELECT s.*,
+           CASE WHEN consistent AND reviewed_at > as_of THEN 'pending' ELSE status END AS eff_status,
+           (consistent AND reviewed_at <= as_of) AS observed,
+           (status = 'pending' OR (consistent AND reviewed_at > as_of)) AS censored,
+           CAST(CASE WHEN consistent AND reviewed_at <= as_of
+                     THEN extract(epoch FROM reviewed_at) - extract(epoch FROM created_at)
+                     ELSE extract(epoch FROM as_of) - extract(epoch FROM created_at) END AS float8) AS dur
+    FROM s
+),
+counts AS (SELECT eff_status AS status, count(*) AS n FROM c GROUP BY eff_status),
+life AS (
+    SELECT dur AS d, count(*) FILTER (WHERE observed) AS observed, count(*) FILTER (WHERE censored) AS censored
+    FROM c WHERE observed OR censored GROUP BY dur
+),
+week_ends AS (
+    SELECT t AT TIME ZONE 'UTC' AS t
+    FROM (SELECT min(created_at) AS first FROM c) f CROSS JOIN bounds b,
+         generate_series(date_trunc('week', f.first AT TIME ZONE 'UTC') + interval '7 days',
+                         b.as_of AT TIME ZONE 'UTC', interval '7 days') AS t
+),
+backlog AS (
+    SELECT w.t, count(c.id) AS n FROM week_ends w
+    LEFT JOIN c ON c.created_at < w.t AND (c.status = 'pending' OR (c.consistent AND c.reviewed_at >= w.t))
+    GROUP BY w.t
+),
+reviewers AS (
+    SELECT c.reviewed_by::text AS reviewed_by, count(*) AS n_reviewed,
+           count(*) FILTER (WHERE c.status = 'approved') AS n_approved,
+           count(*) FILTER (WHERE c.status = 'rejected') AS n_rejected,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY dur) AS median,
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY dur) AS p90,
+           coalesce(bool_or(u.role::text = 'admin'), false) AS is_admin
+    FROM c LEFT JOIN users u ON u.id = c.reviewed_by
+    WHERE observed AND c.reviewed_by IS NOT NULL GROUP BY c.reviewed_by
+),
+roles AS (SELECT id, role::text AS role FROM users),
+bad AS (
+    SELECT c.*, 'reviewed_without_reviewed_at' AS problem FROM c WHERE decided AND reviewed_at IS NULL
+    UNION ALL SELECT c.*, 'reviewed_before_created' FROM c WHERE reviewed_at < created_at
+    UNION ALL SELECT c.*, 'missing_reviewer' FROM c WHERE decided AND reviewed_by IS NULL
+    UNION ALL SELECT c.*, 'reviewer_not_admin' FROM c LEFT JOIN roles r ON r.id = c.reviewed_by
+              WHERE c.reviewed_by IS NOT NULL AND r.role IS DISTINCT FROM 'admin'
+)
+SELECT b.as_of,
+       (SELECT percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY dur) FROM c WHERE observed) AS pct,
+       (SELECT json_agg(j ORDER BY status) FROM counts j) AS counts,
+       (SELECT json_agg(j ORDER BY d) FROM life j) AS life,
+       (SELECT json_agg(j ORDER BY t) FROM backlog j) AS backlog,
+       (SELECT json_agg(j ORDER BY reviewed_by) FROM reviewers j) AS reviewers,
+       (SELECT json_agg(j ORDER BY problem, id) FROM (SELECT id::text AS id, status, created_at, reviewed_at,
+               reviewed_by::text AS reviewed_by, problem FROM bad) j) AS bad
+FROM bounds b
+"""
+
+
+def _from_sql(engine, as_of) -> _Pieces:
+    """The pieces from one statement (SQL)."""
+    head, parts = _source.one_row(engine, SQL, {"as_of": _source.as_of_param(as_of)}, _PARTS)
+    counts, life, backlog = parts["counts"], parts["life"], parts["backlog"]
+    return _Pieces(
+        as_of=_source.as_of_from(None, head["as_of"]),
+        counts=pd.Series(counts["n"].to_numpy(np.int64), index=counts["status"].to_numpy(object)),
+        pct=[np.nan] * 3 if head["pct"] is None else [float(x) for x in head["pct"]],
+        life=life.astype({"d": float, "observed": np.int64, "censored": np.int64}),
+        backlog=pd.Series(backlog["n"].to_numpy(np.int64), index=_source.utc_index(backlog["t"]), name="pending"),
+        reviewers=parts["reviewers"].astype({"median": float, "p90": float}),
+        bad=parts["bad"],
+    )
+
+
+# ---- in pandas -------------------------------------------------------------------------------------------
 def _micro_seconds(delta: pd.Series) -> np.ndarray:
     """Timedeltas as float seconds computed from exact microseconds (matches PostgreSQL's epoch arithmetic)."""
     us = delta.to_numpy(dtype="timedelta64[ns]").astype(np.int64) // 1000
     return us / 1e6
 
 
-def _as_of(as_of, latest) -> pd.Timestamp:
-    chosen = _source.utc(as_of) if as_of is not None else _source.utc(latest)
-    return chosen.floor("us") if not pd.isna(chosen) else pd.NaT
-
-
-def _from_frames(ks: pd.DataFrame, users: pd.DataFrame, as_of) -> ModerationLatency:
+def _classified(ks: pd.DataFrame, as_of) -> tuple[pd.Timestamp, pd.DataFrame]:
+    """(as_of, the rows created by then with decided/consistent/observed/censored flags and latency in seconds)."""
     created = _source.utc(ks["created_at"]).reset_index(drop=True)
     reviewed = _source.utc(ks["reviewed_at"]).reset_index(drop=True)
-    as_of = _as_of(as_of, pd.concat([created, reviewed]).max())
-    status = ks["status"].astype(object).reset_index(drop=True)
-    reviewer = ks["reviewed_by"].astype(object).reset_index(drop=True)
-    ids = ks["id"].astype(object).reset_index(drop=True)
-    keep = (created <= as_of).to_numpy()
-    created, reviewed, status, reviewer, ids = (
-        s[keep].reset_index(drop=True) for s in (created, reviewed, status, reviewer, ids)
+    as_of = _source.as_of_from(as_of, pd.concat([created, reviewed]).max())
+    rows = pd.DataFrame(
+        {
+            "id": ks["id"].astype(object).to_numpy(),
+            "status": ks["status"].astype(object).to_numpy(),
+            "created_at": created,
+            "reviewed_at": reviewed,
+            "reviewed_by": ks["reviewed_by"].astype(object).to_numpy(),
+        }
     )
-    decided = status.isin(["approved", "rejected"]).to_numpy()
-    has_rev = reviewed.notna().to_numpy()
-    consistent = decided & has_rev & (reviewed >= created).fillna(False).to_numpy()
-    later = (reviewed > as_of).fillna(False).to_numpy()
-    observed = consistent & ~later
-    censored = (status == "pending").to_numpy() | (consistent & later)
-    eff = status.where(~(consistent & later), "pending")
-    latency = np.full(len(ids), np.nan)
-    latency[observed] = _micro_seconds(reviewed[observed] - created[observed])
-    waited = _micro_seconds(as_of - created[censored])
+    rows = rows[(rows["created_at"] <= as_of).to_numpy()].reset_index(drop=True)
+    rows["decided"] = rows["status"].isin(["approved", "rejected"]).to_numpy()
+    later = (rows["reviewed_at"] > as_of).fillna(False).to_numpy()
+    rows["consistent"] = (
+        rows["decided"].to_numpy()
+        & rows["reviewed_at"].notna().to_numpy()
+        & (rows["reviewed_at"] >= rows["created_at"]).fillna(False).to_numpy()
+    )
+    rows["observed"] = rows["consistent"].to_numpy() & ~later
+    rows["censored"] = (rows["status"] == "pending").to_numpy() | (rows["consistent"].to_numpy() & later)
+    rows["eff_status"] = rows["status"].where(~(rows["consistent"].to_numpy() & later), "pending")
+    latency = np.full(len(rows), np.nan)
+    obs = rows["observed"].to_numpy(bool)
+    latency[obs] = _micro_seconds(rows["reviewed_at"][obs] - rows["created_at"][obs])
+    rows["latency"] = latency
+    return as_of, rows
 
-    durations = np.concatenate([latency[observed], waited])
-    flags = np.concatenate([np.ones(observed.sum(), bool), np.zeros(censored.sum(), bool)])
+
+def _life(rows: pd.DataFrame, as_of) -> pd.DataFrame:
+    """d (seconds), observed, censored: observed latencies and censored waits, grouped by duration."""
+    obs, cen = rows["observed"].to_numpy(bool), rows["censored"].to_numpy(bool)
+    durations = np.concatenate([rows["latency"].to_numpy()[obs], _micro_seconds(as_of - rows["created_at"][cen])])
+    flags = np.concatenate([np.ones(obs.sum(), bool), np.zeros(cen.sum(), bool)])
     life = pd.DataFrame({"d": durations, "observed": flags.astype(np.int64), "censored": (~flags).astype(np.int64)})
-    life = life.groupby("d", sort=True)[["observed", "censored"]].sum().reset_index()
+    return life.groupby("d", sort=True)[["observed", "censored"]].sum().reset_index()
 
-    ends = _source.week_ends(created.min(), as_of)
-    c_ns = created.to_numpy(dtype="datetime64[ns]")
-    r_ns = reviewed.to_numpy(dtype="datetime64[ns]")
-    pending_always = (status == "pending").to_numpy()
+
+def _backlog(rows: pd.DataFrame, as_of) -> pd.Series:
+    """At each week end, the rows created before it that were pending then."""
+    ends = _source.week_ends(rows["created_at"].min(), as_of)
+    created = rows["created_at"].to_numpy(dtype="datetime64[ns]")
+    reviewed = rows["reviewed_at"].to_numpy(dtype="datetime64[ns]")
+    pending, consistent = (rows["status"] == "pending").to_numpy(), rows["consistent"].to_numpy(bool)
     counts = [
-        int(np.sum((c_ns < t) & (pending_always | (consistent & (r_ns >= t)))))
+        int(np.sum((created < t) & (pending | (consistent & (reviewed >= t)))))
         for t in ends.tz_convert(None).to_numpy()
     ]  # one vectorized pass per week end, not per row
-    backlog = pd.Series(counts, index=ends, dtype=np.int64, name="pending")
+    return pd.Series(counts, index=ends, dtype=np.int64, name="pending")
 
-    obs = pd.DataFrame({"reviewed_by": reviewer[observed], "status": status[observed], "s": latency[observed]})
-    obs = obs[obs["reviewed_by"].notna()]
-    roles = pd.Series(users["role"].astype(object).to_numpy(), index=users["id"].astype(object).to_numpy())
-    if len(obs):
-        g = obs.groupby("reviewed_by", sort=True)
-        rev = pd.DataFrame(
-            {
-                "n_reviewed": g.size(),
-                "n_approved": g["status"].agg(lambda s: int((s == "approved").sum())),
-                "n_rejected": g["status"].agg(lambda s: int((s == "rejected").sum())),
-                "median": g["s"].quantile(0.5),
-                "p90": g["s"].quantile(0.9),
-            }
-        ).reset_index()
-    else:
-        rev = pd.DataFrame(columns=["reviewed_by", "n_reviewed", "n_approved", "n_rejected", "median", "p90"])
+
+def _reviewers(rows: pd.DataFrame, roles: pd.Series) -> pd.DataFrame:
+    """Per reviewer of observed rows: counts, median and p90 latency in seconds, whether an admin."""
+    obs = rows[rows["observed"].to_numpy(bool) & rows["reviewed_by"].notna().to_numpy()]
+    if not len(obs):
+        return pd.DataFrame(columns=_REVIEWER_COLUMNS).assign(is_admin=pd.Series(dtype=bool))
+    g = obs.groupby("reviewed_by", sort=True)
+    rev = pd.DataFrame(
+        {
+            "n_reviewed": g.size(),
+            "n_approved": g["status"].agg(lambda s: int((s == "approved").sum())),
+            "n_rejected": g["status"].agg(lambda s: int((s == "rejected").sum())),
+            "median": g["latency"].quantile(0.5),
+            "p90": g["latency"].quantile(0.9),
+        }
+    ).reset_index()
     rev["is_admin"] = rev["reviewed_by"].map(roles).eq("admin").to_numpy(dtype=bool)
+    return rev
 
+
+def _inconsistent(rows: pd.DataFrame, roles: pd.Series) -> pd.DataFrame:
+    """One row per (submission, problem)."""
+    decided, has_rev, reviewer = (
+        rows["decided"].to_numpy(bool),
+        rows["reviewed_at"].notna().to_numpy(),
+        rows["reviewed_by"],
+    )
     problems = {
         PROBLEMS[0]: decided & ~has_rev,
-        PROBLEMS[1]: has_rev & (reviewed < created).fillna(False).to_numpy(),
+        PROBLEMS[1]: has_rev & (rows["reviewed_at"] < rows["created_at"]).fillna(False).to_numpy(),
         PROBLEMS[2]: decided & reviewer.isna().to_numpy(),
         PROBLEMS[3]: reviewer.notna().to_numpy() & ~reviewer.map(roles).eq("admin").to_numpy(dtype=bool),
     }
-    bad = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "id": ids[m],
-                    "status": status[m],
-                    "created_at": created[m],
-                    "reviewed_at": reviewed[m],
-                    "reviewed_by": reviewer[m],
-                    "problem": name,
-                }
-            )
-            for name, m in problems.items()
-        ],
-        ignore_index=True,
+    return pd.concat(
+        [rows.loc[mask, _ROW_COLUMNS].assign(problem=name) for name, mask in problems.items()], ignore_index=True
     )
-    pct = np.quantile(latency[observed], [0.5, 0.9, 0.99]) if observed.any() else [np.nan] * 3
-    return _assemble(as_of, eff.value_counts(), pct, life, backlog, rev, bad)
 
 
-def _assemble(
-    as_of, counts: pd.Series, pct, life: pd.DataFrame, backlog: pd.Series, rev: pd.DataFrame, bad: pd.DataFrame
-) -> ModerationLatency:
-    """The report from the path-independent pieces, with the shared dtypes and orderings."""
-    counts = counts.astype(np.int64)
-    order = list(_KNOWN) + sorted(s for s in counts.index if s not in _KNOWN)
-    by_status = counts.reindex(order, fill_value=0).astype(np.int64).rename("count").rename_axis("status")
-    percentiles = pd.Series(
-        [_source.seconds_to_timedelta(x) for x in pct],
-        index=["p50", "p90", "p99"],
-        name="latency",
-        dtype="timedelta64[ns]",
+def _from_frames(frames, as_of) -> _Pieces:
+    """The pieces from loaded frames (pandas)."""
+    as_of, rows = _classified(frames["knowledge_submissions"], as_of)
+    users = frames["users"]
+    roles = pd.Series(users["role"].astype(object).to_numpy(), index=users["id"].astype(object).to_numpy())
+    latency = rows["latency"].to_numpy()[rows["observed"].to_numpy(bool)]
+    return _Pieces(
+        as_of=as_of,
+        counts=rows["eff_status"].value_counts(),
+        pct=np.quantile(latency, [0.5, 0.9, 0.99]) if len(latency) else [np.nan] * 3,
+        life=_life(rows, as_of),
+        backlog=_backlog(rows, as_of),
+        reviewers=_reviewers(rows, roles),
+        bad=_inconsistent(rows, roles),
     )
-    life = life.sort_values("d").reset_index(drop=True)
-    life_table = pd.DataFrame(
-        {
-            "observed": life["observed"].astype(np.int64).to_numpy(),
-            "censored": life["censored"].astype(np.int64).to_numpy(),
-        },
-        index=pd.TimedeltaIndex([_source.seconds_to_timedelta(x) for x in life["d"]], name="duration").as_unit("ns"),
-    )
-    km_median, km_curve = _kaplan_meier(
-        life["d"].to_numpy(float), life["observed"].to_numpy(np.int64), life["censored"].to_numpy(np.int64)
-    )
+
+
+# ---- the assembly of the result --------------------------------------------------------------------------
+def _timedeltas(seconds) -> pd.TimedeltaIndex:
+    return pd.to_timedelta([_source.seconds_to_timedelta(x) for x in seconds]).as_unit("ns")
+
+
+def _by_reviewer(rev: pd.DataFrame) -> pd.DataFrame:
     rev = rev.assign(
         n_reviewed=rev["n_reviewed"].astype(np.int64),
         n_approved=rev["n_approved"].astype(np.int64),
         n_rejected=rev["n_rejected"].astype(np.int64),
-        median_latency=pd.to_timedelta([_source.seconds_to_timedelta(x) for x in rev["median"]]).as_unit("ns"),
-        p90_latency=pd.to_timedelta([_source.seconds_to_timedelta(x) for x in rev["p90"]]).as_unit("ns"),
+        median_latency=_timedeltas(rev["median"]),
+        p90_latency=_timedeltas(rev["p90"]),
         is_admin=rev["is_admin"].astype(bool),
         reviewed_by=rev["reviewed_by"].astype("str"),
     )
     rev = rev.sort_values(["n_reviewed", "reviewed_by"], ascending=[False, True], kind="stable")
-    by_reviewer = rev.set_index("reviewed_by")[
+    return rev.set_index("reviewed_by")[
         ["n_reviewed", "n_approved", "n_rejected", "median_latency", "p90_latency", "is_admin"]
     ]
+
+
+def _bad_rows(bad: pd.DataFrame) -> pd.DataFrame:
     bad = bad.assign(
         id=bad["id"].astype("str"),
         status=bad["status"].astype("str"),
@@ -200,130 +322,44 @@ def _assemble(
         reviewed_at=_source.utc(bad["reviewed_at"]).to_numpy(),
         problem=pd.Categorical(bad["problem"], categories=list(PROBLEMS)),
     )
-    bad = bad.sort_values(["problem", "id"], kind="stable").reset_index(drop=True)
-    backlog.index.name = "week_end"
-    return ModerationLatency(as_of, by_status, percentiles, km_median, backlog, by_reviewer, bad, life_table, km_curve)
+    return bad.sort_values(["problem", "id"], kind="stable").reset_index(drop=True)
 
 
-def _kaplan_meier(d: np.ndarray, observed: np.ndarray, censored: np.ndarray) -> tuple[pd.Timedelta, pd.Series]:
-    """Kaplan-Meier median and curve from the life table (distinct duration → counts), never the clock."""
-    empty = pd.Series([], index=pd.TimedeltaIndex([], name="duration").as_unit("ns"), dtype=float, name="survival")
-    if not len(d):
-        return pd.NaT, empty
-    times, survival = kaplan_meier(np.asarray(d, float), np.asarray(observed, float), np.asarray(censored, float))
-    below = np.flatnonzero(survival <= 0.5)
-    median = _source.seconds_to_timedelta(float(times[below[0]]) if below.size else np.inf)
-    index = pd.TimedeltaIndex([_source.seconds_to_timedelta(x) for x in times], name="duration").as_unit("ns")
-    return median, pd.Series(survival, index=index, name="survival")
-
-
-def kaplan_meier(d: np.ndarray, observed: np.ndarray, censored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Product-limit survival S(t) at 0 (or the least duration, if negative) and at every duration of a weighted life table."""
-    # The estimator lifelines' KaplanMeierFitter computes (exp of the summed log(1 - deaths/at-risk)), term for
-    # term; lifelines itself pins pandas < 3, so the kit carries these few lines instead.
-    times, where = np.unique(np.concatenate([[min(0.0, float(d.min()))], d]), return_inverse=True)
-    where = where[1:]
-    deaths = np.bincount(where, weights=observed, minlength=len(times))
-    removed = np.bincount(where, weights=observed + censored, minlength=len(times))
-    at_risk = removed.sum() - np.concatenate([[0.0], np.cumsum(removed)[:-1]])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.log(at_risk - deaths) - np.log(at_risk)
-    terms[np.isnan(terms)] = 0.0  # nobody left at risk: the curve stays where it was
-    return times, np.exp(np.cumsum(terms))
-
-
-def _from_sql(engine, as_of) -> ModerationLatency:
-    latest = _source.query(
-        engine, "SELECT greatest(max(created_at), max(reviewed_at)) AS t FROM knowledge_submissions"
-    )["t"].iloc[0]
-    as_of = _as_of(as_of, latest)
-    if pd.isna(as_of):
-        as_of_param = None
-    else:
-        as_of_param = as_of.to_pydatetime()
-    p = {"as_of": as_of_param}
-    cte = _CTE
-    counts = _source.query(engine, cte + "SELECT eff_status AS status, count(*) AS n FROM c GROUP BY eff_status", p)
-    counts = (
-        pd.Series(counts["n"].to_numpy(np.int64), index=counts["status"].astype(object).to_numpy())
-        if len(counts)
-        else pd.Series(dtype=np.int64)
+def _assemble(p: _Pieces) -> ModerationLatency:
+    """The report from the path-independent pieces, with the shared dtypes and orderings."""
+    counts = p.counts.astype(np.int64)
+    order = list(_KNOWN) + sorted(s for s in counts.index if s not in _KNOWN)
+    by_status = counts.reindex(order, fill_value=0).astype(np.int64).rename("count").rename_axis("status")
+    percentiles = pd.Series(
+        [_source.seconds_to_timedelta(x) for x in p.pct],
+        index=["p50", "p90", "p99"],
+        name="latency",
+        dtype="timedelta64[ns]",
     )
-    pct = _source.query(
-        engine,
-        cte + "SELECT percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY dur) AS q FROM c WHERE observed",
-        p,
-    )["q"].iloc[0]
-    pct = [np.nan] * 3 if pct is None else [float(x) for x in pct]
-    life = _source.query(
-        engine,
-        cte
-        + "SELECT dur AS d, count(*) FILTER (WHERE observed) AS observed, count(*) FILTER (WHERE censored) AS censored "
-        "FROM c WHERE observed OR censored GROUP BY dur ORDER BY dur",
-        p,
+    life = p.life.sort_values("d").reset_index(drop=True)
+    life_table = pd.DataFrame(
+        {
+            "observed": life["observed"].astype(np.int64).to_numpy(),
+            "censored": life["censored"].astype(np.int64).to_numpy(),
+        },
+        index=pd.TimedeltaIndex(_timedeltas(life["d"]), name="duration"),
     )
-    life = (
-        life.astype({"d": float, "observed": np.int64, "censored": np.int64})
-        if len(life)
-        else pd.DataFrame({"d": [], "observed": [], "censored": []})
+    km_median, km_curve = kaplan_meier_median(
+        life["d"].to_numpy(float), life["observed"].to_numpy(np.int64), life["censored"].to_numpy(np.int64)
     )
-    first = _source.query(engine, cte + "SELECT min(created_at) AS t FROM c", p)["t"].iloc[0]
-    ends = _source.week_ends(_source.utc(first), as_of)
-    rows = _source.query(
-        engine,
-        cte + "SELECT t, count(c.id) AS n FROM unnest(CAST(:ends AS timestamptz[])) AS t "
-        "LEFT JOIN c ON c.created_at < t AND (c.status = 'pending' OR (c.consistent AND c.reviewed_at >= t)) GROUP BY t ORDER BY t",
-        {**p, "ends": [t.to_pydatetime() for t in ends]},
+    backlog = p.backlog.rename_axis("week_end")
+    return ModerationLatency(
+        p.as_of,
+        by_status,
+        percentiles,
+        km_median,
+        backlog,
+        _by_reviewer(p.reviewers),
+        _bad_rows(p.bad),
+        life_table,
+        km_curve,
     )
-    backlog = pd.Series(rows["n"].to_numpy(np.int64) if len(rows) else [], index=ends, dtype=np.int64, name="pending")
-    rev = _source.query(
-        engine,
-        cte + "SELECT c.reviewed_by::text AS reviewed_by, count(*) AS n_reviewed, "
-        "count(*) FILTER (WHERE c.status = 'approved') AS n_approved, count(*) FILTER (WHERE c.status = 'rejected') AS n_rejected, "
-        "percentile_cont(0.5) WITHIN GROUP (ORDER BY dur) AS median, percentile_cont(0.9) WITHIN GROUP (ORDER BY dur) AS p90, "
-        "coalesce(bool_or(u.role::text = 'admin'), false) AS is_admin "
-        "FROM c LEFT JOIN users u ON u.id = c.reviewed_by WHERE observed AND c.reviewed_by IS NOT NULL GROUP BY c.reviewed_by",
-        p,
-    )
-    if rev.empty:
-        rev = pd.DataFrame(
-            columns=["reviewed_by", "n_reviewed", "n_approved", "n_rejected", "median", "p90", "is_admin"]
-        )
-    rev["median"] = rev["median"].astype(float)
-    rev["p90"] = rev["p90"].astype(float)
-    bad = _source.query(engine, cte + _BAD_SQL, p)
-    if bad.empty:
-        bad = pd.DataFrame(columns=["id", "status", "created_at", "reviewed_at", "reviewed_by", "problem"])
-    return _assemble(as_of, counts, pct, life, backlog, rev, bad)
 
 
-_CTE = """
-WITH s AS (
-    SELECT id, status, created_at, reviewed_at, reviewed_by,
-           status IN ('approved', 'rejected') AS decided,
-           (status IN ('approved', 'rejected') AND reviewed_at IS NOT NULL AND reviewed_at >= created_at) AS consistent
-    FROM knowledge_submissions WHERE created_at <= CAST(:as_of AS timestamptz)
-),
-c AS (
-    SELECT s.*,
-           CASE WHEN consistent AND reviewed_at > CAST(:as_of AS timestamptz) THEN 'pending' ELSE status END AS eff_status,
-           (consistent AND reviewed_at <= CAST(:as_of AS timestamptz)) AS observed,
-           (status = 'pending' OR (consistent AND reviewed_at > CAST(:as_of AS timestamptz))) AS censored,
-           CAST(CASE WHEN consistent AND reviewed_at <= CAST(:as_of AS timestamptz)
-                     THEN extract(epoch FROM reviewed_at) - extract(epoch FROM created_at)
-                     ELSE extract(epoch FROM CAST(:as_of AS timestamptz)) - extract(epoch FROM created_at) END AS float8) AS dur
-    FROM s
-)
-"""
-
-_BAD_SQL = """
-, u AS (SELECT id, role::text AS role FROM users),
-b AS (
-    SELECT c.*, 'reviewed_without_reviewed_at' AS problem FROM c WHERE decided AND reviewed_at IS NULL
-    UNION ALL SELECT c.*, 'reviewed_before_created' FROM c WHERE reviewed_at < created_at
-    UNION ALL SELECT c.*, 'missing_reviewer' FROM c WHERE decided AND reviewed_by IS NULL
-    UNION ALL SELECT c.*, 'reviewer_not_admin' FROM c LEFT JOIN u ON u.id = c.reviewed_by
-              WHERE c.reviewed_by IS NOT NULL AND u.role IS DISTINCT FROM 'admin'
-)
-SELECT id::text AS id, status, created_at, reviewed_at, reviewed_by::text AS reviewed_by, problem FROM b
-"""
+# ---- registration ----------------------------------------------------------------------------------------
+METRICS = (Metric("moderation_latency", moderation_latency, NEEDS, takes_as_of=True),)

@@ -20,8 +20,83 @@ import pandas as pd
 
 from ..snapshots import consistent
 from . import _source
+from ._metric import Metric
 
-_S = ("user_id", "created_at", "expires_at", "ip_address", "user_agent")
+__all__ = ["signed_in", "SignedIn", "NO_AGENT"]  # what metrics/__init__ exports
+
+# ---- what it needs from the catalog ---------------------------------------------------------------------
+NEEDS = {"sessions": ("user_id", "created_at", "expires_at", "ip_address", "user_agent")}
+
+
+# ---- the result ------------------------------------------------------------------------------------------
+NO_AGENT = "none stored (OAuth sign-in)"  # client and system of a session without a user agent
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """Live sessions at as_of and what they show."""
+
+    as_of: pd.Timestamp
+    kept_from: pd.Timestamp  # the oldest session the table holds
+    live_sessions: int
+    users: int  # distinct users signed in
+    by_sign_in: pd.Series  # "OAuth (nothing stored)" / "password or refresh" → live sessions
+    devices: pd.DataFrame  # client, system, sessions (most first)
+    addresses: pd.Series  # ip_address → live sessions
+
+
+@consistent("src")
+def signed_in(src: _source.Source, as_of: pd.Timestamp | str | None = None) -> SignedIn:
+    """Live sessions at as_of: how many, whose, how they signed in, from which devices and addresses."""
+    if _source.is_engine(src):
+        _source.check_sql(src, NEEDS, "signed_in")
+        return _assemble(*_from_sql(src, as_of))
+    return _assemble(*_from_frames(_source.frame(src, "sessions", NEEDS["sessions"], "signed_in"), as_of))
+
+
+# ---- in PostgreSQL: one statement ------------------------------------------------------------------------
+SQL = """
+WITH bounds AS (SELECT coalesce(CAST(:as_of AS timestamptz), (SELECT max(created_at) FROM sessions)) AS as_of),
+s AS (
+    SELECT user_id, created_at, expires_at, ip_address, user_agent, b.as_of
+    FROM sessions CROSS JOIN bounds b WHERE created_at <= b.as_of
+),
+groups AS (SELECT host(ip_address) AS ip, user_agent, count(*) AS n FROM s WHERE expires_at > as_of GROUP BY 1, 2)
+SELECT b.as_of, (SELECT min(created_at) FROM s) AS kept_from,
+       (SELECT count(DISTINCT user_id) FROM s WHERE expires_at > as_of) AS users,
+       (SELECT json_agg(j ORDER BY ip, user_agent) FROM groups j) AS groups
+FROM bounds b
+"""
+_PARTS = {"groups": ("ip", "user_agent", "n")}
+
+
+def _from_sql(engine, as_of) -> tuple[pd.Timestamp, pd.Timestamp, int, pd.DataFrame]:
+    """(as_of, kept_from, users signed in, live sessions by ip and user_agent) from one statement (SQL)."""
+    head, parts = _source.one_row(engine, SQL, {"as_of": _source.as_of_param(as_of)}, _PARTS)
+    return _source.as_of_from(None, head["as_of"]), head["kept_from"], int(head["users"] or 0), parts["groups"]
+
+
+# ---- in pandas -------------------------------------------------------------------------------------------
+def _from_frames(s: pd.DataFrame, as_of) -> tuple[pd.Timestamp, pd.Timestamp, int, pd.DataFrame]:
+    """The same four pieces from the loaded sessions (pandas)."""
+    created = _source.utc(s["created_at"]).reset_index(drop=True)
+    as_of = _source.as_of_from(as_of, created.max())
+    df = pd.DataFrame(
+        {
+            "user_id": s["user_id"].astype(object).to_numpy(),
+            "created_at": created,
+            "expires_at": _source.utc(s["expires_at"]).reset_index(drop=True),
+            "ip": s["ip_address"].astype(object).to_numpy(),
+            "user_agent": s["user_agent"].astype(object).to_numpy(),
+        }
+    )
+    df = df[df["created_at"] <= as_of]
+    live = df[df["expires_at"] > as_of]
+    groups = live.groupby(["ip", "user_agent"], dropna=False).size().reset_index(name="n")
+    return as_of, df["created_at"].min() if len(df) else pd.NaT, int(live["user_id"].nunique()), groups
+
+
+# ---- the assembly of the result --------------------------------------------------------------------------
 _CLIENTS = (
     ("Edg/", "Edge"),
     ("OPR/", "Opera"),
@@ -40,20 +115,6 @@ _SYSTEMS = (
     ("Mac OS X", "macOS"),
     ("Linux", "Linux"),
 )
-NO_AGENT = "none stored (OAuth sign-in)"
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    """Live sessions at as_of and what they show."""
-
-    as_of: pd.Timestamp
-    kept_from: pd.Timestamp  # the oldest session the table holds
-    live_sessions: int
-    users: int  # distinct users signed in
-    by_sign_in: pd.Series  # "OAuth (nothing stored)" / "password or refresh" → live sessions
-    devices: pd.DataFrame  # client, system, sessions (most first)
-    addresses: pd.Series  # ip_address → live sessions
 
 
 def client_and_system(user_agent: str | None) -> tuple[str, str]:
@@ -63,51 +124,6 @@ def client_and_system(user_agent: str | None) -> tuple[str, str]:
     client = next((name for key, name in _CLIENTS if key in user_agent), "other")
     system = next((name for key, name in _SYSTEMS if re.search(re.escape(key), user_agent)), "other")
     return client, system
-
-
-@consistent("src")
-def signed_in(src: _source.Source, as_of: pd.Timestamp | str | None = None) -> SignedIn:
-    """Live sessions at as_of: how many, whose, how they signed in, from which devices and addresses."""
-    if _source.is_engine(src):
-        _source.check_sql(src, {"sessions": _S}, "signed_in")
-        latest = _source.query(src, "SELECT max(created_at) AS t FROM sessions")["t"].iloc[0]
-        as_of = _as_of(as_of, latest)
-        p = {"as_of": None if pd.isna(as_of) else as_of.to_pydatetime()}
-        where = "created_at <= CAST(:as_of AS timestamptz)"
-        head = _source.query(
-            src,
-            f"SELECT min(created_at) AS kept, count(DISTINCT user_id) FILTER (WHERE expires_at > "
-            f"CAST(:as_of AS timestamptz)) AS users FROM sessions WHERE {where}",
-            p,
-        )
-        groups = _source.query(
-            src,
-            "SELECT host(ip_address) AS ip, user_agent, count(*) AS n FROM sessions "
-            f"WHERE {where} AND expires_at > CAST(:as_of AS timestamptz) GROUP BY 1, 2",
-            p,
-        )
-        return _assemble(as_of, head["kept"].iloc[0], int(head["users"].iloc[0] or 0), groups)
-    s = _source.frame(src, "sessions", _S, "signed_in")
-    created = _source.utc(s["created_at"]).reset_index(drop=True)
-    as_of = _as_of(as_of, created.max())
-    df = pd.DataFrame(
-        {
-            "user_id": s["user_id"].astype(object).to_numpy(),
-            "created_at": created,
-            "expires_at": _source.utc(s["expires_at"]).reset_index(drop=True),
-            "ip": s["ip_address"].astype(object).to_numpy(),
-            "user_agent": s["user_agent"].astype(object).to_numpy(),
-        }
-    )
-    df = df[df["created_at"] <= as_of]
-    live = df[df["expires_at"] > as_of]
-    groups = live.groupby(["ip", "user_agent"], dropna=False).size().reset_index(name="n")
-    return _assemble(as_of, df["created_at"].min() if len(df) else pd.NaT, int(live["user_id"].nunique()), groups)
-
-
-def _as_of(as_of, latest) -> pd.Timestamp:
-    chosen = _source.utc(as_of) if as_of is not None else _source.utc(latest)
-    return chosen.floor("us") if not pd.isna(chosen) else pd.NaT
 
 
 def _assemble(as_of, kept_from, users: int, groups: pd.DataFrame) -> SignedIn:
@@ -134,3 +150,7 @@ def _assemble(as_of, kept_from, users: int, groups: pd.DataFrame) -> SignedIn:
     )
     kept = _source.utc(kept_from)
     return SignedIn(as_of, kept.floor("us") if not pd.isna(kept) else pd.NaT, int(n.sum()), users, by, dev, addr)
+
+
+# ---- registration ----------------------------------------------------------------------------------------
+METRICS = (Metric("signed_in", signed_in, NEEDS, takes_as_of=True),)

@@ -28,7 +28,15 @@ import pandas as pd
 
 from ..snapshots import consistent
 from . import _edges, _keys, _source
+from ._metric import Metric
 
+__all__ = ["conversation_trees", "tree_faults", "message_depths", "tree_summary"]  # what metrics/__init__ exports
+
+# ---- what it needs from the catalog ---------------------------------------------------------------------
+#: chat_messages' edges (_edges): (id, conversation_id, parent_id), or (id, conversation_id, created_at) read as linear chains
+NEEDS = {"chat_messages": _edges.EDGE_COLUMNS[:3]}
+
+# ---- the result ------------------------------------------------------------------------------------------
 FAULTS = ("cross_conversation_parent", "missing_parent", "cycle")
 TREE_COLUMNS = ("n_messages", "n_roots", "max_depth", "n_leaves", "n_branch_points", "max_children")
 
@@ -53,14 +61,125 @@ def tree_faults(src: _source.Source) -> pd.DataFrame:
     return walk.faults()
 
 
-def message_depths(frames: Mapping[str, pd.DataFrame]) -> pd.Series:
-    """Depth of every message that reaches a root (Int64, <NA> otherwise), indexed like chat_messages: for plots."""
-    walk = _Walk(_edges.edges_frame(frames, "message_depths"))
+@consistent("src")
+def message_depths(src: _source.Source) -> pd.Series:
+    """Depth of every message that reaches a root (Int64, <NA> otherwise): indexed like chat_messages for frames, by id for an Engine."""
+    if _source.is_engine(src):
+        sql = _DEPTHS_SQL.replace("{edges}", _edges.edges_sql(src, "message_depths"))
+        return _depths_series(_source.query(src, sql, settings={"work_mem": WORK_MEM}))
+    walk = _Walk(_edges.edges_frame(src, "message_depths"))
     depth = pd.array(np.where(walk.rooted, walk.dist + 1, 0), dtype="Int64")
     depth[~walk.rooted] = pd.NA
     return pd.Series(depth, index=walk.index, name="depth")
 
 
+def tree_summary(src: _source.Source | pd.DataFrame) -> pd.Series:
+    """Headline figures of the trees (of an Engine or frames, or a conversation_trees result): counts, depth and size quantiles."""
+    trees = src if isinstance(src, pd.DataFrame) else conversation_trees(src)
+    depth = trees["max_depth"].dropna().astype("float64")
+    linear = (trees["n_branch_points"] == 0) & (trees["n_roots"] <= 1)
+    return pd.Series(
+        {
+            "conversations": int(len(trees)),
+            "linear_share": round(float(linear.mean()), 4) if len(trees) else float("nan"),
+            "median_depth": float(depth.median()) if len(depth) else float("nan"),
+            "p90_depth": float(depth.quantile(0.9)) if len(depth) else float("nan"),
+            "max_depth": int(depth.max()) if len(depth) else 0,
+            "median_messages": float(trees["n_messages"].median()) if len(trees) else float("nan"),
+            "messages": int(trees["n_messages"].sum()),
+        },
+        dtype=object,
+        name="value",
+    )
+
+
+# ---- in PostgreSQL: one statement per result -----------------------------------------------------------
+#: work_mem for the tree queries: the recursive walk hashes the (id, parent_id, conversation_id) triples
+#: once per tree level, which must fit in memory to stay fast (bench/RESULTS.md); SET LOCAL, this transaction only.
+WORK_MEM = "256MB"
+
+_TREES_SQL = """
+WITH RECURSIVE e AS MATERIALIZED (SELECT id, parent_id, conversation_id FROM {edges} AS m),
+walk(id, conversation_id, depth) AS (
+    SELECT id, conversation_id, 1 FROM e WHERE parent_id IS NULL
+  UNION ALL
+    SELECT e.id, e.conversation_id, w.depth + 1
+    FROM walk w JOIN e ON e.parent_id = w.id AND e.conversation_id = w.conversation_id
+),
+depths AS (SELECT conversation_id, max(depth) AS max_depth FROM walk GROUP BY conversation_id),
+kids AS (
+    SELECT parent_id AS id, conversation_id, count(*) AS n FROM e WHERE parent_id IS NOT NULL
+    GROUP BY parent_id, conversation_id
+),
+per_conv AS (
+    SELECT m.conversation_id,
+           count(*) AS n_messages,
+           count(*) FILTER (WHERE m.parent_id IS NULL) AS n_roots,
+           count(*) FILTER (WHERE k.n IS NULL) AS n_leaves,
+           count(*) FILTER (WHERE k.n >= 2) AS n_branch_points,
+           coalesce(max(k.n), 0) AS max_children
+    FROM e m LEFT JOIN kids k ON k.id = m.id AND k.conversation_id = m.conversation_id
+    GROUP BY m.conversation_id
+)
+SELECT p.conversation_id::text AS conversation_id, p.n_messages, p.n_roots, d.max_depth,
+       p.n_leaves, p.n_branch_points, p.max_children
+FROM per_conv p LEFT JOIN depths d USING (conversation_id)
+"""
+
+_FAULTS_SQL = """
+WITH RECURSIVE e AS MATERIALIZED (
+    SELECT c.id, c.conversation_id, c.parent_id, p.id AS pid, p.conversation_id AS pconv
+    FROM {edges} c LEFT JOIN {edges} p ON p.id = c.parent_id
+),
+reach(id, conversation_id) AS (
+    SELECT id, conversation_id FROM e
+    WHERE parent_id IS NULL OR pid IS NULL OR pconv <> conversation_id
+  UNION ALL
+    SELECT e.id, e.conversation_id
+    FROM reach r JOIN e ON e.parent_id = r.id AND e.conversation_id = r.conversation_id
+),
+cand AS MATERIALIZED (
+    SELECT e.id, e.parent_id, e.conversation_id FROM e WHERE NOT EXISTS (SELECT 1 FROM reach r WHERE r.id = e.id)
+),
+-- A walk up from each unreachable message stops at a message of smaller rank (a hash of the id, so
+-- that no numbering of ids makes walks long), so only the smallest-ranked message of a cycle comes back
+-- to itself; expected walks are short, and CYCLE stops any that would go round forever.
+ranked AS MATERIALIZED (
+    SELECT id, parent_id, (hashtextextended(id::text, 0), id) AS rk FROM cand
+),
+up(start, srk, cur) AS (
+    SELECT id, rk, parent_id FROM ranked
+  UNION ALL
+    SELECT u.start, u.srk, c.parent_id FROM up u JOIN ranked c ON c.id = u.cur WHERE c.rk > u.srk
+) CYCLE cur SET looped USING path,
+ring(id) AS (
+    SELECT DISTINCT start FROM up WHERE cur = start
+  UNION
+    SELECT c.parent_id FROM ring r JOIN cand c ON c.id = r.id
+)
+SELECT id::text AS message_id, conversation_id::text AS conversation_id, 'missing_parent' AS fault
+FROM e WHERE parent_id IS NOT NULL AND pid IS NULL
+UNION ALL
+SELECT id::text, conversation_id::text, 'cross_conversation_parent'
+FROM e WHERE pid IS NOT NULL AND pconv <> conversation_id
+UNION ALL
+SELECT c.id::text, c.conversation_id::text, 'cycle'
+FROM cand c WHERE c.id IN (SELECT id FROM ring)
+"""
+
+_DEPTHS_SQL = """
+WITH RECURSIVE e AS MATERIALIZED (SELECT id, parent_id, conversation_id FROM {edges} AS m),
+walk(id, conversation_id, depth) AS (
+    SELECT id, conversation_id, 1 FROM e WHERE parent_id IS NULL
+  UNION ALL
+    SELECT e.id, e.conversation_id, w.depth + 1
+    FROM walk w JOIN e ON e.parent_id = w.id AND e.conversation_id = w.conversation_id
+)
+SELECT m.id::text AS id, w.depth FROM e m LEFT JOIN walk w ON w.id = m.id ORDER BY m.id
+"""
+
+
+# ---- in pandas -------------------------------------------------------------------------------------------
 class _Walk:
     """Vectorized analysis of the parent pointers: tree edges, pointer-jumping depths, cycles."""
 
@@ -147,6 +266,7 @@ def _values(col: pd.Series):
     return col.astype(object).to_numpy()
 
 
+# ---- the assembly of the result --------------------------------------------------------------------------
 def _trees_frame(rows: pd.DataFrame) -> pd.DataFrame:
     """The SQL result in the pandas path's shape and dtypes."""
     if rows.empty:
@@ -172,75 +292,26 @@ def _faults_frame(rows: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["conversation_id", "message_id"], kind="stable").reset_index(drop=True)
 
 
-#: work_mem for the tree queries: the recursive walk hashes the (id, parent_id, conversation_id) triples
-#: once per tree level, which must fit in memory to stay fast (bench/RESULTS.md); SET LOCAL, this transaction only.
-WORK_MEM = "256MB"
+def _depths_series(rows: pd.DataFrame) -> pd.Series:
+    """The SQL depths as an Int64 Series indexed by message id (text)."""
+    depth = pd.array(rows["depth"].astype("Float64") if len(rows) else [], dtype="Int64")
+    return pd.Series(
+        depth, index=pd.Index(rows["id"].astype("str") if len(rows) else [], dtype="str", name="id"), name="depth"
+    )
 
-_TREES_SQL = """
-WITH RECURSIVE e AS MATERIALIZED (SELECT id, parent_id, conversation_id FROM {edges} AS m),
-walk(id, conversation_id, depth) AS (
-    SELECT id, conversation_id, 1 FROM e WHERE parent_id IS NULL
-  UNION ALL
-    SELECT e.id, e.conversation_id, w.depth + 1
-    FROM walk w JOIN e ON e.parent_id = w.id AND e.conversation_id = w.conversation_id
-),
-depths AS (SELECT conversation_id, max(depth) AS max_depth FROM walk GROUP BY conversation_id),
-kids AS (
-    SELECT parent_id AS id, conversation_id, count(*) AS n FROM e WHERE parent_id IS NOT NULL
-    GROUP BY parent_id, conversation_id
-),
-per_conv AS (
-    SELECT m.conversation_id,
-           count(*) AS n_messages,
-           count(*) FILTER (WHERE m.parent_id IS NULL) AS n_roots,
-           count(*) FILTER (WHERE k.n IS NULL) AS n_leaves,
-           count(*) FILTER (WHERE k.n >= 2) AS n_branch_points,
-           coalesce(max(k.n), 0) AS max_children
-    FROM e m LEFT JOIN kids k ON k.id = m.id AND k.conversation_id = m.conversation_id
-    GROUP BY m.conversation_id
-)
-SELECT p.conversation_id::text AS conversation_id, p.n_messages, p.n_roots, d.max_depth,
-       p.n_leaves, p.n_branch_points, p.max_children
-FROM per_conv p LEFT JOIN depths d USING (conversation_id)
-"""
 
-_FAULTS_SQL = """
-WITH RECURSIVE e AS MATERIALIZED (
-    SELECT c.id, c.conversation_id, c.parent_id, p.id AS pid, p.conversation_id AS pconv
-    FROM {edges} c LEFT JOIN {edges} p ON p.id = c.parent_id
-),
-reach(id, conversation_id) AS (
-    SELECT id, conversation_id FROM e
-    WHERE parent_id IS NULL OR pid IS NULL OR pconv <> conversation_id
-  UNION ALL
-    SELECT e.id, e.conversation_id
-    FROM reach r JOIN e ON e.parent_id = r.id AND e.conversation_id = r.conversation_id
-),
-cand AS MATERIALIZED (
-    SELECT e.id, e.parent_id, e.conversation_id FROM e WHERE NOT EXISTS (SELECT 1 FROM reach r WHERE r.id = e.id)
-),
--- A walk up from each unreachable message stops at a message of smaller rank (a hash of the id, so
--- that no numbering of ids makes walks long), so only the smallest-ranked message of a cycle comes back
--- to itself; expected walks are short, and CYCLE stops any that would go round forever.
-ranked AS MATERIALIZED (
-    SELECT id, parent_id, (hashtextextended(id::text, 0), id) AS rk FROM cand
-),
-up(start, srk, cur) AS (
-    SELECT id, rk, parent_id FROM ranked
-  UNION ALL
-    SELECT u.start, u.srk, c.parent_id FROM up u JOIN ranked c ON c.id = u.cur WHERE c.rk > u.srk
-) CYCLE cur SET looped USING path,
-ring(id) AS (
-    SELECT DISTINCT start FROM up WHERE cur = start
-  UNION
-    SELECT c.parent_id FROM ring r JOIN cand c ON c.id = r.id
+def _depths_by_id(depths: pd.Series, frames: Mapping[str, pd.DataFrame] | None) -> pd.Series:
+    """message_depths indexed by message id in id order, as the SQL path returns it (the frames' rows carry the ids)."""
+    if frames is not None:
+        ids = frames["chat_messages"]["id"].astype("str").to_numpy()
+        depths = depths.set_axis(pd.Index(ids, dtype="str", name="id"))
+    return depths.sort_index()
+
+
+# ---- registration ----------------------------------------------------------------------------------------
+METRICS = (
+    Metric("conversation_trees", conversation_trees, NEEDS),
+    Metric("tree_faults", tree_faults, NEEDS),
+    Metric("message_depths", message_depths, NEEDS, comparable=_depths_by_id),
+    Metric("tree_summary", tree_summary, NEEDS),
 )
-SELECT id::text AS message_id, conversation_id::text AS conversation_id, 'missing_parent' AS fault
-FROM e WHERE parent_id IS NOT NULL AND pid IS NULL
-UNION ALL
-SELECT id::text, conversation_id::text, 'cross_conversation_parent'
-FROM e WHERE pid IS NOT NULL AND pconv <> conversation_id
-UNION ALL
-SELECT c.id::text, c.conversation_id::text, 'cycle'
-FROM cand c WHERE c.id IN (SELECT id FROM ring)
-"""

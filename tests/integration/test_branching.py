@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pandas.testing as pdt
 import psycopg
-from branching_cases import ROWS, frames
+from metric_cases.branching import branching_frames, insert_forest
 
 from opentier_explore import connect, load
 from opentier_explore.metrics.branching import branch_kinds
 
 
-def _uuid(name: str) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_OID, name))
-
-
 def test_sql_path_on_the_hand_forest(migrated_url: str) -> None:
     with psycopg.connect(migrated_url, autocommit=True) as conn:
-        for conv in sorted({r[1] for r in ROWS}):
-            conn.execute("INSERT INTO conversations (id, user_id) VALUES (%s, 'u')", (_uuid(conv),))
-        conn.execute("SET session_replication_role = replica")  # insert children before parents
-        for mid, conv, parent, role in ROWS:
-            conn.execute(
-                "INSERT INTO chat_messages (id, conversation_id, parent_id, role, content) VALUES (%s, %s, %s, %s, '')",
-                (_uuid(mid), _uuid(conv), _uuid(parent) if parent else None, role),
-            )
+        insert_forest(conn)
     engine = connect(migrated_url)
     try:
-        pdt.assert_frame_equal(branch_kinds(engine), branch_kinds(frames()))
+        pdt.assert_frame_equal(branch_kinds(engine), branch_kinds(branching_frames()))
     finally:
         engine.dispose()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import metric_cases as mc
 import pandas as pd
 import psycopg
@@ -27,66 +29,47 @@ def _db(pg, name: str, insert) -> str:
 
 @pytest.fixture(scope="module")
 def engines(pg):
-    names = {
-        "trees": mc.insert_trees,
-        "moderation": mc.insert_moderation,
-        "churn": mc.insert_churn,
-        "churn_purged": mc.insert_churn_purged,
-    }
-    made = {key: connect(_db(pg, f"m_metrics_{key}", insert)) for key, insert in names.items()}
+    """An Engine on a database of each hand-worked case (`m_metrics_<case>`), and on an empty one."""
+    inserts = {case.name: case.insert for case in mc.CASES} | {"empty": lambda conn: None}
+    made = {key: connect(_db(pg, f"m_metrics_{key}", insert)) for key, insert in inserts.items()}
     yield made
     for key, engine in made.items():
         engine.dispose()
         pg.drop_db(f"m_metrics_{key}")
 
 
-CHECKS = {
-    "trees": mc.assert_trees,
-    "moderation": mc.assert_moderation,
-    "churn": lambda src: (mc.assert_churn(src), mc.assert_signed_in(src)),
-    "churn_purged": lambda src: (mc.assert_purged_churn(src), mc.assert_signed_in(src, purged=True)),
-}
+CASES = {case.name: case for case in mc.CASES}
+#: the as_of values every metric that takes one is compared at: default, before all data, naive datetime, date string
+AS_OFS = (None, mc.T0 - 30 * mc.D, datetime.datetime(2025, 3, 13, 12), "2025-03-20")
 
 
-@pytest.mark.parametrize("key", list(CHECKS))
+@pytest.mark.parametrize("key", list(CASES))
 def test_engine_path_gives_the_hand_computed_answers(engines, key):
-    CHECKS[key](engines[key])
+    CASES[key].check(engines[key])
 
 
-@pytest.mark.parametrize("key", list(CHECKS))
+@pytest.mark.parametrize("key", list(CASES))
 def test_loaded_frames_give_the_same_answers(engines, key):
-    CHECKS[key](load_all(engine=engines[key]))
+    CASES[key].check(load_all(engine=engines[key]))
 
 
-def _assert_same(a, b) -> None:
-    if isinstance(a, pd.DataFrame):
-        pd.testing.assert_frame_equal(a, b)
-        return
-    for field in a.__dataclass_fields__:
-        x, y = getattr(a, field), getattr(b, field)
-        if isinstance(x, pd.DataFrame):
-            pd.testing.assert_frame_equal(x, y, obj=field)
-        elif isinstance(x, pd.Series):
-            pd.testing.assert_series_equal(x, y, obj=field)
-        else:
-            assert (pd.isna(x) and pd.isna(y)) or x == y, field
+def test_every_registered_metric_has_hand_worked_answers():
+    named = {name for case in mc.CASES for name in case.metrics}
+    assert named == set(metrics.registry.BY_NAME), "a case names an unregistered metric, or a metric has no case"
+
+
+def _assert_paths_agree(engine, frames, metric, as_ofs=(None,)) -> None:
+    for kwargs in metric.variants:
+        for as_of in as_ofs if metric.takes_as_of else (None,):
+            kw = {**kwargs, "as_of": as_of} if metric.takes_as_of else dict(kwargs)
+            metric.assert_same(metric.function(engine, **kw), metric.function(frames, **kw), frames)
 
 
 def test_both_paths_equal_on_seeded_tiny(tiny_url):
     engine = connect(tiny_url)
     frames = load_all(engine=engine)
-    for name, kwargs in [
-        ("conversation_trees", {}),
-        ("tree_faults", {}),
-        ("moderation_latency", {}),
-        ("session_churn", {}),
-        ("session_churn", {"window": 7}),
-        ("session_churn", {"activity": "sessions"}),
-        ("session_churn", {"activity": "sessions", "window": 7}),
-        ("signed_in", {}),
-    ]:
-        fn = getattr(metrics, name)
-        _assert_same(fn(engine, **kwargs), fn(frames, **kwargs))
+    for metric in metrics.METRICS:
+        _assert_paths_agree(engine, frames, metric)
     assert len(metrics.conversation_trees(engine)) == frames["chat_messages"]["conversation_id"].nunique()
     engine.dispose()
 
@@ -140,21 +123,8 @@ def test_a_long_cycle_is_found_not_hung_on(pg, order):
         pg.drop_db("m_metrics_longcycle")
 
 
-def test_both_paths_agree_on_empty_tables_and_early_or_odd_as_of(pg, engines):
-    import datetime
-
-    url = _db(pg, "m_metrics_empty", lambda conn: None)
-    empty = connect(url)
-    try:
-        for engine in (empty, engines["churn"], engines["churn_purged"], engines["moderation"]):
-            frames = load_all(engine=engine)
-            for as_of in (None, mc.T0 - 30 * mc.D, datetime.datetime(2025, 3, 13, 12), "2025-03-20"):
-                for fn, kw in (
-                    (metrics.moderation_latency, {}),
-                    (metrics.session_churn, {}),
-                    (metrics.session_churn, {"activity": "sessions"}),
-                ):
-                    _assert_same(fn(engine, as_of=as_of, **kw), fn(frames, as_of=as_of, **kw))
-    finally:
-        empty.dispose()
-        pg.drop_db("m_metrics_empty")
+@pytest.mark.parametrize("key", [*CASES, "empty"])
+def test_both_paths_agree_on_every_case_and_empty_tables_at_early_or_odd_as_of(engines, key):
+    frames = load_all(engine=engines[key])
+    for metric in metrics.METRICS:
+        _assert_paths_agree(engines[key], frames, metric, AS_OFS)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from branching_cases import frames
+from metric_cases.branching import branching_frames as frames
 
 from opentier_explore.metrics.branching import branch_kinds
 
@@ -30,7 +30,7 @@ def test_branch_kinds_of_a_linear_chat_is_all_zero() -> None:
 def test_tree_summary_by_hand() -> None:
     import pandas as pd
 
-    from opentier_explore.metrics.branching import tree_summary
+    from opentier_explore.metrics.trees import tree_summary
 
     trees = pd.DataFrame(
         {
