@@ -228,6 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cal.set_defaults(func=_calibrate)
 
+    _add_notebook_commands(sub, common)
+    return parser
+
+
+def _add_notebook_commands(sub, common: argparse.ArgumentParser) -> None:
+    """The commands that run the notebooks: report, refresh, lab."""
     rp = sub.add_parser("report", help="execute notebooks into reports/*.html", parents=[common])
     rp.add_argument("notebooks", nargs="*", help="notebooks to run (default: all in notebooks/)")
     rp.set_defaults(func=_report)
@@ -235,7 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     rf = sub.add_parser(
         "refresh",
         help="re-execute notebooks in place on a throw-away demo database (what nbval compares); commit the result",
-        epilog="DATABASE_URL is not used: the stored outputs are always the demo profile's, seed 42, on a private server.",
+        epilog=f"DATABASE_URL is not used: the stored outputs are always the {config.DEMO_PROFILE} profile's, "
+        f"seed {config.DEMO_SEED}, on a private server.",
     )
     rf.add_argument("notebooks", nargs="*", help="notebooks to refresh (default: all in notebooks/)")
     rf.set_defaults(func=_refresh)
@@ -247,7 +254,6 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Any further arguments (e.g. --no-browser --ServerApp.port=8899) are passed to jupyter lab.",
     )
     lab.set_defaults(func=_lab)
-    return parser
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
