@@ -27,8 +27,8 @@ lint: install ## ruff: lint and format check of the whole tree (CI runs it befor
 test: install ## the whole suite, notebooks included (nbval), against a throw-away local PostgreSQL
 	$(BIN)/python -m pytest
 
-test-fast: install ## unit tests only (no database)
-	$(BIN)/python -m pytest tests/unit
+test-fast: install ## the tests that need no database (every test not marked integration; notebooks left out)
+	$(BIN)/python -m pytest -m "not integration" tests
 
 lab: install ## set up, start PostgreSQL, migrate, seed demo data if empty, open JupyterLab on notebooks/
 	$(BIN)/opentier-explore lab
@@ -37,7 +37,7 @@ demo: install ## the headless twin of `make lab`: run every notebook into report
 	$(BIN)/opentier-explore report
 
 notebooks: install ## re-execute the notebooks in place on a throw-away demo database (seed 42); commit the result
-	$(BIN)/python -c 'from opentier_explore.report import refresh; refresh()'
+	$(BIN)/opentier-explore refresh
 
 db-stop: ## stop the embedded PostgreSQL server
 	@test -x $(BIN)/opentier-explore && $(BIN)/opentier-explore db stop || true

@@ -44,7 +44,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     """Before the first notebook's kernel starts: DATABASE_URL points at the demo database."""
     if not _is_notebook_item(item) or _kernels_pointed:
         return
-    from opentier_explore.report import database_env
+    from opentier_explore.execute import database_env
 
     _kernels_pointed.append(True)
     # The stored outputs are demo/42's, never a user's database: DATABASE_URL is replaced, then restored.

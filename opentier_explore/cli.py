@@ -39,14 +39,21 @@ def _db_url(args: argparse.Namespace) -> int:
     from . import db
 
     # Prints the URL to use; a password in DATABASE_URL is masked here as everywhere.
-    print(db.mask_url(db.resolve_url(args.database_url)))
+    print(db.mask_url(_target(args)))
     return 0
 
 
-def _migrate(args: argparse.Namespace) -> int:
-    from . import db, migrate
+def _target(args: argparse.Namespace) -> str:
+    """The URL the command works on: --database-url, else $DATABASE_URL, else the embedded server, started now."""
+    from . import db, server
 
-    url = db.resolve_url(args.database_url)
+    return db.resolve_url(args.database_url) or server.start()
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from . import migrate
+
+    url = _target(args)
     action = getattr(args, "action", None) or "up"
     if action == "up":
         applied = migrate.up(url)
@@ -96,7 +103,7 @@ def _seed(args: argparse.Namespace) -> int:
     import seed
 
     started = time.perf_counter()
-    counts = seed.run(args.database_url, profile=args.profile, seed=args.seed, truncate=args.truncate)
+    counts = seed.run(_target(args), profile=args.profile, seed=args.seed, truncate=args.truncate)
     width = max(len(t) for t in counts)
     for table, n in counts.items():
         print(f"{table:<{width}}  {n:>10,}")
@@ -132,10 +139,18 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lab(args: argparse.Namespace) -> int:
-    from . import report
+def _refresh(args: argparse.Namespace) -> int:
+    from . import refresh
 
-    return report.lab(url=args.database_url, extra_args=args.lab_args)
+    for path in refresh.refresh(args.notebooks):
+        print(f"outputs recorded: {path}")
+    return 0
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from . import lab
+
+    return lab.lab(url=args.database_url, extra_args=args.lab_args)
 
 
 def _usage(message: str) -> OpentierError:
@@ -213,9 +228,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cal.set_defaults(func=_calibrate)
 
+    _add_notebook_commands(sub, common)
+    return parser
+
+
+def _add_notebook_commands(sub, common: argparse.ArgumentParser) -> None:
+    """The commands that run the notebooks: report, refresh, lab."""
     rp = sub.add_parser("report", help="execute notebooks into reports/*.html", parents=[common])
     rp.add_argument("notebooks", nargs="*", help="notebooks to run (default: all in notebooks/)")
     rp.set_defaults(func=_report)
+
+    rf = sub.add_parser(
+        "refresh",
+        help="re-execute notebooks in place on a throw-away demo database (what nbval compares); commit the result",
+        epilog=f"DATABASE_URL is not used: the stored outputs are always the {config.DEMO_PROFILE} profile's, "
+        f"seed {config.DEMO_SEED}, on a private server.",
+    )
+    rf.add_argument("notebooks", nargs="*", help="notebooks to refresh (default: all in notebooks/)")
+    rf.set_defaults(func=_refresh)
 
     lab = sub.add_parser(
         "lab",
@@ -224,7 +254,6 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Any further arguments (e.g. --no-browser --ServerApp.port=8899) are passed to jupyter lab.",
     )
     lab.set_defaults(func=_lab)
-    return parser
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -261,9 +290,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A database error no step turned into a sentence (a lost connection, a missing privilege): still one line.
         if not type(exc).__module__.startswith("psycopg"):
             raise
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
+        from .db import driver_message
+
         print(
-            f"opentier-explore: The database server reported an error ({first}): check that it is running "
+            f"opentier-explore: The database server reported an error ({driver_message(exc)}): check that it is running "
             f"and that the user in DATABASE_URL has the privileges this command needs, then retry.",
             file=sys.stderr,
         )

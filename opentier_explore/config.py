@@ -1,4 +1,4 @@
-"""The one place for the kit's settings: paths and environment variables."""
+"""The one place for the kit's settings: paths, environment variables, and the numbers the kit runs by."""
 
 from __future__ import annotations
 
@@ -20,6 +20,18 @@ EMBEDDED_USER = "postgres"
 
 #: Application name reported to PostgreSQL by every kit connection.
 APPLICATION_NAME = "opentier-explore"
+#: Seconds a kit connection waits for the server to answer before giving up.
+CONNECT_TIMEOUT = 10
+
+#: What `make lab` / `make demo` seed into an empty local database, and what `make notebooks` records.
+DEMO_PROFILE = "demo"
+DEMO_SEED = 42
+
+#: Seconds one notebook cell may run before `report` (or `refresh`) gives up.
+CELL_TIMEOUT = 600
+
+#: Arrow batch size the bulk loader asks the driver for: converting one batch overlaps the transfer of the next.
+LOAD_BATCH_BYTES = 16 << 20
 
 
 def home() -> Path:

@@ -1,16 +1,20 @@
-"""Connections: which server (explicit URL, `$DATABASE_URL`, else the embedded one), masked URLs, clear errors."""
+"""The kit's one database layer: which server, connection options, connections and engines, read-only queries,
+the catalog's tables, and the driver's errors turned into sentences (passwords always masked)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import weakref
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from . import config
+from . import config, server
 from .errors import ConfigError, ConnectionFailed, OpentierError
 
 if TYPE_CHECKING:
+    import pandas as pd
     import psycopg
     import sqlalchemy
 
@@ -55,8 +59,8 @@ def normalize_url(url: str) -> str:
     return libpq
 
 
-def resolve_url(url: str | None = None, *, start: bool = True) -> str:
-    """The libpq URL to use: `url`, else `$DATABASE_URL`, else the embedded server's (started on demand)."""
+def resolve_url(url: str | None = None) -> str | None:
+    """The libpq URL named by `url`, else by `$DATABASE_URL`; None when neither names one (the embedded server is meant)."""
     if url is not None and not url.strip():
         # An explicit but empty URL (e.g. `--database-url "$UNSET_VAR"`) must not fall back to another server.
         raise ConfigError(
@@ -64,24 +68,41 @@ def resolve_url(url: str | None = None, *, start: bool = True) -> str:
             "or leave it out to use $DATABASE_URL or the embedded server."
         )
     chosen = url or config.database_url_from_env()
-    if chosen:
-        return normalize_url(chosen)
-    from . import server
-
-    if start:
-        return server.start()
-    running = server.url()
-    if running is None:
-        raise ConnectionFailed("The embedded PostgreSQL server is not running: run `opentier-explore db start`.")
-    return running
+    return normalize_url(chosen) if chosen else None
 
 
-def database_name(url: str) -> str:
-    """The database a libpq URL points at."""
+# --- connection options ---------------------------------------------------------------------------------------
+
+#: The libpq `options` that make a session read-only (every transaction defaults to READ ONLY).
+READ_ONLY_OPTIONS = "-c default_transaction_read_only=on"
+
+
+def connect_args(*, read_only: bool) -> dict[str, object]:
+    """The libpq parameters of every kit connection: its application name, the connect timeout, read-only sessions."""
+    args: dict[str, object] = {"application_name": config.APPLICATION_NAME, "connect_timeout": config.CONNECT_TIMEOUT}
+    if read_only:
+        args["options"] = READ_ONLY_OPTIONS
+    return args
+
+
+def read_only_conninfo(url: str) -> str:
+    """`url` as a libpq conninfo string with the kit's parameters and a read-only session (for drivers besides psycopg)."""
     from psycopg import conninfo
 
     params = conninfo.conninfo_to_dict(url)
-    return str(params.get("dbname") or params.get("user") or "postgres")
+    params["options"] = (str(params.get("options") or "") + " " + READ_ONLY_OPTIONS).strip()
+    for key, value in connect_args(read_only=False).items():
+        params.setdefault(key, value)
+    return conninfo.make_conninfo(**params)
+
+
+# --- errors -----------------------------------------------------------------------------------------------------
+
+
+def driver_message(exc: BaseException) -> str:
+    """The first line of a database driver's error, without its `ERROR:` prefix or final period (for one sentence)."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return first.split("ERROR:", 1)[-1].strip().rstrip(".") or type(exc).__name__
 
 
 def translate(exc: Exception, url: str) -> OpentierError:
@@ -115,15 +136,12 @@ def translate(exc: Exception, url: str) -> OpentierError:
 
 
 def raw_connect(url: str | None = None, *, autocommit: bool = False, read_only: bool = False) -> psycopg.Connection:
-    """An open psycopg 3 connection, with connection failures turned into one-sentence errors."""
+    """An open psycopg 3 connection (the embedded server started if no URL is named), failures as one sentence."""
     import psycopg
 
-    url = resolve_url(url)
-    options = "-c default_transaction_read_only=on" if read_only else None
+    url = resolve_url(url) or server.start()
     try:
-        return psycopg.connect(
-            url, autocommit=autocommit, application_name=config.APPLICATION_NAME, connect_timeout=10, options=options
-        )
+        return psycopg.connect(url, autocommit=autocommit, **connect_args(read_only=read_only))
     except psycopg.Error as exc:
         raise translate(exc, url) from None
 
@@ -153,16 +171,35 @@ def sqlalchemy_url(url: str) -> sqlalchemy.URL:
     return make_url(url).set(drivername="postgresql+psycopg")
 
 
+# --- engines ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the kit keeps about an Engine it made: the libpq URL it connects to (password included: never print it)."""
+
+    url: str
+
+
+# Engine -> Target, for the Engines `connect()` made and the Snapshots taken of them; nothing is set on the Engine.
+_targets: weakref.WeakKeyDictionary[Any, Target] = weakref.WeakKeyDictionary()
+
+
+def remember(engine: sqlalchemy.Engine, url: str) -> None:
+    """Record that `engine` (made by the kit) connects to the libpq `url`, for `engine_url`."""
+    _targets[engine] = Target(url)
+
+
 def connect(url: str | None = None, *, read_only: bool = True) -> sqlalchemy.Engine:
-    """A SQLAlchemy Engine on the database; with `read_only`, every transaction is read-only."""
+    """A SQLAlchemy Engine on the database (the embedded server started if no URL is named); with `read_only`,
+    every transaction is read-only."""
     import sqlalchemy
 
-    libpq = resolve_url(url)
-    connect_args: dict[str, object] = {"application_name": config.APPLICATION_NAME, "connect_timeout": 10}
-    if read_only:
-        connect_args["options"] = "-c default_transaction_read_only=on"
-    engine = sqlalchemy.create_engine(sqlalchemy_url(libpq), connect_args=connect_args, pool_pre_ping=True)
-    engine.opentier_url = libpq  # type: ignore[attr-defined]  # the libpq URL, for COPY-based loading
+    libpq = resolve_url(url) or server.start()
+    engine = sqlalchemy.create_engine(
+        sqlalchemy_url(libpq), connect_args=connect_args(read_only=read_only), pool_pre_ping=True
+    )
+    remember(engine, libpq)  # the libpq URL as given, for COPY-based loading and the kit's raw connections
     try:
         with engine.connect():
             pass
@@ -174,7 +211,85 @@ def connect(url: str | None = None, *, read_only: bool = True) -> sqlalchemy.Eng
 
 def engine_url(engine: sqlalchemy.Engine) -> str:
     """The libpq URL an Engine connects to (password included: never print it unmasked)."""
-    url = getattr(engine, "opentier_url", None)
-    if url:
-        return url
+    target = _targets.get(engine)
+    if target is not None:
+        return target.url
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+# --- read-only queries ------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def reading(engine: sqlalchemy.Engine, settings: Mapping[str, str] | None = None) -> Iterator[sqlalchemy.Connection]:
+    """A connection of `engine` in a read-only transaction (with `settings` SET LOCAL for it), rolled back after."""
+    import sqlalchemy
+
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+        for name, value in (settings or {}).items():
+            conn.execute(sqlalchemy.text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+
+
+def read_rows(
+    engine: sqlalchemy.Engine,
+    sql: str,
+    params: Mapping[str, Any] | None = None,
+    settings: Mapping[str, str] | None = None,
+) -> tuple[list[str], list[tuple]]:
+    """The column names and rows of `sql` (`:name` parameters), run in a read-only transaction (`reading`)."""
+    import sqlalchemy
+
+    with reading(engine, settings) as conn:
+        result = conn.execute(sqlalchemy.text(sql), dict(params or {}))
+        rows = [tuple(r) for r in result.all()]
+        return list(result.keys()), rows
+
+
+def read_frame(
+    engine: sqlalchemy.Engine,
+    sql: str,
+    params: Mapping[str, Any] | None = None,
+    settings: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """The result of `sql` as a DataFrame, run in a read-only transaction (`reading`)."""
+    import pandas as pd
+
+    columns, rows = read_rows(engine, sql, params, settings)
+    return pd.DataFrame.from_records(rows, columns=columns)
+
+
+# --- the catalog's tables ---------------------------------------------------------------------------------------
+
+#: The relations (`pg_class c`, `pg_namespace n`) the kit can read: those of the current schema that are tables,
+#: views, materialized views or foreign tables (a partition is read through its parent).
+READABLE = "n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition"
+RELATIONS_SQL = f"""
+SELECT c.relname, c.relkind IN ('v', 'm') AS is_view FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE {READABLE} ORDER BY c.relname
+"""
+
+
+def relations(source: sqlalchemy.Engine | psycopg.Connection) -> dict[str, bool]:
+    """{name: is a view} of every table and view in the current schema, on an Engine or a psycopg connection."""
+    import psycopg
+
+    if isinstance(source, psycopg.Connection):  # the caller's connection: its transaction is the caller's own
+        rows = source.execute(RELATIONS_SQL).fetchall()
+    else:
+        rows = read_rows(source, RELATIONS_SQL)[1]
+    return {name: bool(is_view) for name, is_view in rows}
+
+
+def is_bookkeeping(name: str) -> bool:
+    """True for a table that records the database's history rather than OpenTier data (`_sqlx_migrations`, …)."""
+    return name.startswith("_")
+
+
+def tables(source: sqlalchemy.Engine | psycopg.Connection) -> list[str]:
+    """The data tables of the current schema, sorted: no views, no bookkeeping tables named `_…`."""
+    return [name for name, is_view in relations(source).items() if not is_view and not is_bookkeeping(name)]

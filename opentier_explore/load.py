@@ -34,16 +34,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import convert, reflect
+from . import config, convert, db, reflect
 from .errors import ConfigError, OpentierError
 from .snapshots import Snapshot, consistent
 
 if TYPE_CHECKING:
     import pyarrow as pa
     import sqlalchemy
-
-#: Arrow batch size the driver aims at: conversion of one batch overlaps the transfer of the next.
-BATCH_BYTES = 16 << 20
 
 
 @consistent("engine", default_engine=True)
@@ -86,10 +83,7 @@ def load_all(
     if isinstance(tables, str):
         raise ConfigError(f"`tables` must be a list of table names, not the string {tables!r}.")
     found = reflect.catalog(engine)
-    if tables is None:
-        names = sorted(n for n, t in found.items() if not t.is_view and not n.startswith("_"))
-    else:
-        names = list(tables)
+    names = db.tables(engine) if tables is None else list(tables)
     specs = [reflect.table(engine, n, found) for n in names]
     with _adbc(engine) as conn:
         return {spec.name: _fetch(conn, spec, json=json, as_arrow=as_arrow) for spec in specs}
@@ -104,9 +98,7 @@ def _check_modes(json: object, as_arrow: object) -> None:
 
 def _engine(engine: sqlalchemy.Engine | None) -> sqlalchemy.Engine:
     if engine is None:
-        from .db import connect
-
-        return connect()
+        return db.connect()
     import sqlalchemy
 
     if not isinstance(engine, sqlalchemy.Engine):
@@ -121,28 +113,18 @@ class _adbc:
 
     def __init__(self, engine: sqlalchemy.Engine) -> None:
         self._engine = engine
-        from psycopg import conninfo
-
-        from . import config
-        from .db import engine_url
-
-        params = conninfo.conninfo_to_dict(engine_url(engine))
-        params["options"] = (str(params.get("options") or "") + " -c default_transaction_read_only=on").strip()
-        params.setdefault("application_name", config.APPLICATION_NAME)
-        self._uri = conninfo.make_conninfo(**params)
-        self._url = engine_url(engine)
+        self._url = db.engine_url(engine)
+        self._uri = db.read_only_conninfo(self._url)
 
     def __enter__(self):
         try:
             import adbc_driver_postgresql.dbapi as adbc
         except ImportError as exc:  # pragma: no cover - a runtime dependency
             raise OpentierError("The adbc-driver-postgresql package is missing: run `make install`.") from exc
-        from .db import translate
-
         try:
             self._conn = adbc.connect(self._uri)
         except adbc.Error as exc:
-            raise translate(exc, self._url) from None
+            raise db.translate(exc, self._url) from None
         try:
             with self._conn.cursor() as cur:
                 if isinstance(self._engine, Snapshot):
@@ -199,7 +181,7 @@ def _fetch(
 
     try:
         with conn.cursor() as cur:
-            cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(BATCH_BYTES)})
+            cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(config.LOAD_BATCH_BYTES)})
             cur.execute(sql)
             if as_arrow:
                 result = _arrow_table(cur.fetch_arrow_table(), cols)
@@ -210,9 +192,7 @@ def _fetch(
         pa.ArrowException,
         OSError,
     ) as exc:  # the server's errors arrive either way (OSError: mid-stream)
-        first = str(exc).split("\n")[0]
-        first = first.split("ERROR:", 1)[-1].strip().rstrip(".")
-        raise OpentierError(f"Loading table {spec.name!r} failed: {first}.") from None
+        raise OpentierError(f"Loading table {spec.name!r} failed: {db.driver_message(exc)}.") from None
     if as_arrow:
         return result
     frame = pd.DataFrame(

@@ -16,10 +16,6 @@ if TYPE_CHECKING:
     import psycopg
     import sqlalchemy
 
-#: What `make lab` / `make demo` seed into an empty local database.
-DEMO_PROFILE = "demo"
-DEMO_SEED = 42
-
 
 def _has_data(url: str) -> bool:
     with db.connection(url, read_only=True) as conn:
@@ -35,9 +31,9 @@ def prepare(url: str | None = None, *, echo=print) -> str:
     """
     from . import migrate
 
-    named = url or config.database_url_from_env()
+    named = db.resolve_url(url)
     if named:
-        libpq = db.normalize_url(named)
+        libpq = named
         with db.connection(libpq, autocommit=True, read_only=True) as conn:
             require_schema(conn)
         return libpq
@@ -51,8 +47,8 @@ def prepare(url: str | None = None, *, echo=print) -> str:
     if not _has_data(libpq):
         import seed
 
-        echo(f"seeding the '{DEMO_PROFILE}' profile (seed {DEMO_SEED}) into the empty database…")
-        seed.run(libpq, profile=DEMO_PROFILE, seed=DEMO_SEED)
+        echo(f"seeding the '{config.DEMO_PROFILE}' profile (seed {config.DEMO_SEED}) into the empty database…")
+        seed.run(libpq, profile=config.DEMO_PROFILE, seed=config.DEMO_SEED)
     return libpq
 
 
@@ -62,7 +58,7 @@ def require_schema(conn: psycopg.Connection, tables: Sequence[str] = ()) -> None
     where = db.mask_url(db.display_url(conn))
     present = set(prov.opentier_tables)
     if tables:
-        present |= {r[0] for r in conn.execute(_PRESENT_SQL, (list(tables),)).fetchall()}
+        present |= set(db.relations(conn)) & set(tables)
     core = [t for t in provenance.OPENTIER_TABLES if t not in present]
     wanted = [t for t in tables if t not in present]
     if not core and not wanted:
@@ -85,12 +81,6 @@ def require_schema(conn: psycopg.Connection, tables: Sequence[str] = ()) -> None
         f"The database at {where} has no table {_names(wanted)}, which this notebook needs: the kit reads this database "
         f"as it is, so this notebook does not apply to it."
     )
-
-
-_PRESENT_SQL = """
-SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm') AND c.relname = ANY(%s)
-"""
 
 
 def _names(tables: Sequence[str]) -> str:
@@ -119,7 +109,7 @@ def require_data(engine: sqlalchemy.Engine, *tables: str) -> None:
 
 
 @contextmanager
-def throwaway(profile: str = DEMO_PROFILE, seed_value: int = DEMO_SEED) -> Iterator[str]:
+def throwaway(profile: str = config.DEMO_PROFILE, seed_value: int = config.DEMO_SEED) -> Iterator[str]:
     """A private local server in a temporary directory, migrated and seeded; its URL. Deleted on exit."""
     import seed
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import config
+from . import config, db
+from .ledger import discover
 
 if TYPE_CHECKING:
     import psycopg
@@ -122,12 +123,10 @@ def read(conn: psycopg.Connection, folder: Path | str | None = None, *, strict: 
 
     With `strict`, a ledger the user may not read raises psycopg's InsufficientPrivilege; else it counts as absent.
     """
-    from . import migrate
-
     ledgers = []
     if _exists(conn, SQLX_LEDGER):
         versions = _versions(conn, SQLX_LEDGER, strict)
-        kit_versions = {m.version for m in migrate.discover(folder if folder is not None else config.migrations_dir())}
+        kit_versions = {m.version for m in discover(folder if folder is not None else config.migrations_dir())}
         if versions:
             owner = "kit" if kit_versions & set(versions) else "sqlx"
             ledgers.append(Ledger(SQLX_LEDGER, owner, tuple(str(v) for v in versions)))
@@ -135,21 +134,12 @@ def read(conn: psycopg.Connection, folder: Path | str | None = None, *, strict: 
         versions = _versions(conn, INTELLIGENCE_LEDGER, strict)
         if versions:
             ledgers.append(Ledger(INTELLIGENCE_LEDGER, "intelligence", tuple(str(v) for v in versions)))
-    present = {
-        r[0]
-        for r in conn.execute(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname = ANY(%s)",
-            (list(OPENTIER_TABLES),),
-        ).fetchall()
-    }
+    present = set(db.tables(conn))
     return Provenance(tuple(ledgers), tuple(t for t in OPENTIER_TABLES if t in present))
 
 
 def of_url(url: str | None = None, folder: Path | str | None = None) -> Provenance:
     """`read` on a read-only connection of its own to `url` (else $DATABASE_URL or the embedded server)."""
-    from . import db
-
     with db.connection(url, autocommit=True, read_only=True) as conn:
         return read(conn, folder)
 

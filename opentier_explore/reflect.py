@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from . import db
 from .errors import UnknownNameError
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ _FLOATS = {"float4", "float8"}
 _TEXTS = {"text", "varchar", "bpchar", "name", "char", "citext"}
 _NATIVE_ARRAY_ELEMS = set(_INTS) | _FLOATS | _TEXTS | {"bool"}
 
-_CATALOG_SQL = """
+_CATALOG_SQL = f"""
 SELECT c.relname, c.relkind::text, a.attname, a.attnotnull,
        COALESCE(bt.typname, t.typname) AS typname,
        COALESCE(bt.typtype, t.typtype)::text AS typtype,
@@ -34,16 +35,12 @@ JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_type bt ON t.typtype = 'd' AND bt.oid = t.typbasetype
 LEFT JOIN pg_type et ON et.oid = COALESCE(bt.typelem, t.typelem) AND COALESCE(bt.typcategory, t.typcategory) = 'A'
 LEFT JOIN pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p'
-WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
-  AND (CAST(%(only)s AS text) IS NULL OR c.relname = %(only)s)
+WHERE {db.READABLE}
+  AND (CAST(:only AS text) IS NULL OR c.relname = :only)
 ORDER BY c.relname, a.attnum
 """
 
 _ENUM_SQL = "SELECT enumtypid::int8, enumlabel FROM pg_enum ORDER BY enumtypid, enumsortorder"
-_NAMES_SQL = """
-SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
-"""
 
 
 @dataclass(frozen=True)
@@ -143,10 +140,11 @@ def _kind(typname: str, typtype: str, typcategory: str, elemname: str | None) ->
 
 def catalog(engine: sqlalchemy.Engine, only: str | None = None) -> dict[str, Table]:
     """Every table and view of the current schema (or just the one named `only`), by name, with their columns."""
-    with engine.connect() as conn:
-        rows = conn.exec_driver_sql(_CATALOG_SQL, {"only": only}).all()
-        enum_rows = conn.exec_driver_sql(_ENUM_SQL).all()
-        conn.rollback()
+    import sqlalchemy
+
+    with db.reading(engine) as conn:
+        rows = conn.execute(sqlalchemy.text(_CATALOG_SQL), {"only": only}).all()
+        enum_rows = conn.execute(sqlalchemy.text(_ENUM_SQL)).all()
     labels: dict[int, list[str]] = {}
     for oid, label in enum_rows:
         labels.setdefault(oid, []).append(label)
@@ -169,7 +167,5 @@ def table(engine: sqlalchemy.Engine, name: str, tables: dict[str, Table] | None 
     if name in found:
         return found[name]
     if tables is None:
-        with engine.connect() as conn:
-            found = {row[0]: None for row in conn.exec_driver_sql(_NAMES_SQL).all()}
-            conn.rollback()
+        found = db.relations(engine)
     raise UnknownNameError(f"The database has no table {name!r}{suggest(name, found)}")

@@ -141,15 +141,6 @@ def _ensure_database(admin_url: str, name: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
-def create_database(name: str, pgdata: Path | None = None) -> str:
-    """Create (if missing) a database on the running embedded server and return its URL."""
-    info = _postmaster(pgdata or config.pgdata())
-    if info is None:
-        raise ServerError("The embedded PostgreSQL server is not running: run `opentier-explore db start`.")
-    _ensure_database(_url_for(info, "postgres"), name)
-    return _url_for(info, name)
-
-
 def stop(pgdata: Path | None = None) -> bool:
     """Stop the embedded server; False when it was not running."""
     pgdata = pgdata or config.pgdata()

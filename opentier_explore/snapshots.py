@@ -66,14 +66,14 @@ class Snapshot(sqlalchemy.Engine):
     """
 
     def __init__(self, source: sqlalchemy.Engine) -> None:
-        from .db import engine_url
+        from .db import engine_url, remember
 
         if isinstance(source, Snapshot):
             source = source.source
         # The source's pool and dialect: connections are reused; this Engine only adds its begin hook.
         super().__init__(source.pool, source.dialect, source.url, hide_parameters=source.hide_parameters)
         self.source = source
-        self.opentier_url = engine_url(source)  # for ADBC and the kit's raw connections
+        remember(self, engine_url(source))  # the libpq URL, for ADBC and the kit's raw connections
         self.snapshot_id: str | None = None
         self.on_standby = False
         self.delivered = False  # True once a result read in this snapshot was handed out
@@ -84,9 +84,9 @@ class Snapshot(sqlalchemy.Engine):
         self._open()
 
     def _open(self) -> None:
-        from .db import raw_connect
+        from .db import engine_url, raw_connect
 
-        anchor = raw_connect(self.opentier_url, read_only=True)
+        anchor = raw_connect(engine_url(self), read_only=True)
         try:
             anchor.execute(_BEGIN)
             snapshot_id, in_recovery = anchor.execute("SELECT pg_export_snapshot(), pg_is_in_recovery()").fetchone()
@@ -130,9 +130,9 @@ class Snapshot(sqlalchemy.Engine):
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"snapshot {self.snapshot_id}"
         where = " on a hot standby" if self.on_standby else ""
-        from .db import mask_url
+        from .db import engine_url, mask_url
 
-        return f"Snapshot({mask_url(self.opentier_url)}, {state}{where})"
+        return f"Snapshot({mask_url(engine_url(self))}, {state}{where})"
 
     def start(self, execute: Callable[[str], Any]) -> None:
         """Start the current transaction in this snapshot, running its statements with `execute` (any driver's)."""

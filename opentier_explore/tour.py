@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from . import db
 from .snapshots import consistent
 
 if TYPE_CHECKING:
@@ -20,32 +21,14 @@ LOOSE_USER_LINKS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _query(engine: sqlalchemy.Engine, sql: str, **params) -> pd.DataFrame:
-    import sqlalchemy
-
-    with engine.connect() as conn:
-        result = conn.execute(sqlalchemy.text(sql), params)
-        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-
-
-def _tables(engine: sqlalchemy.Engine) -> list[str]:
-    frame = _query(
-        engine,
-        """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-           WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname NOT LIKE '\\_%'
-           ORDER BY c.relname""",
-    )
-    return frame["relname"].tolist()
-
-
 @consistent("engine")
 def table_sizes(engine: sqlalchemy.Engine) -> pd.DataFrame:
     """Exact row and column counts of every table (bookkeeping tables `_…` left out), largest first."""
     import sqlalchemy
 
     rows = []
-    with engine.connect() as conn:
-        for table in _tables(engine):
+    with db.reading(engine) as conn:
+        for table in db.tables(engine):
             quoted = '"' + table.replace('"', '""') + '"'
             n_rows = conn.execute(sqlalchemy.text(f"SELECT count(*) FROM {quoted}")).scalar_one()
             n_cols = conn.execute(
@@ -62,7 +45,7 @@ def table_sizes(engine: sqlalchemy.Engine) -> pd.DataFrame:
 @consistent("engine")
 def relations(engine: sqlalchemy.Engine) -> pd.DataFrame:
     """Every foreign key (child column → parent, ON DELETE), then the text columns that point at users without one."""
-    fks = _query(
+    fks = db.read_frame(
         engine,
         """SELECT cl.relname AS "table", a.attname AS "column", pl.relname AS "references",
                   CASE c.confdeltype WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT'
@@ -76,7 +59,7 @@ def relations(engine: sqlalchemy.Engine) -> pd.DataFrame:
            ORDER BY 1, 2""",
     )
     fks["kind"] = "foreign key"
-    present = set(_tables(engine))
+    present = set(db.tables(engine))
     loose = pd.DataFrame(
         [(t, c, "users", "—", "text, no foreign key") for t, c in LOOSE_USER_LINKS if t in present],
         columns=["table", "column", "references", "on_delete", "kind"],
@@ -87,7 +70,7 @@ def relations(engine: sqlalchemy.Engine) -> pd.DataFrame:
 @consistent("engine")
 def orphan_conversations(engine: sqlalchemy.Engine) -> pd.Series:
     """How many conversations (and their chat messages) name a `user_id` that matches no user."""
-    frame = _query(
+    frame = db.read_frame(
         engine,
         """WITH c AS (
                SELECT cv.id, NOT EXISTS (SELECT 1 FROM users u WHERE u.id::text = cv.user_id) AS orphan
@@ -112,7 +95,7 @@ def message_split(engine: sqlalchemy.Engine) -> pd.Series:
     role (as text) and content, written within a minute of each other (the two
     services stamp their own rows).
     """
-    frame = _query(
+    frame = db.read_frame(
         engine,
         """WITH pairs AS (
                SELECT m.id AS message_id, cm.id AS chat_id
@@ -137,7 +120,7 @@ def message_split(engine: sqlalchemy.Engine) -> pd.Series:
 @consistent("engine")
 def monthly_messages(engine: sqlalchemy.Engine) -> pd.DataFrame:
     """Rows written per calendar month (UTC) to `chat_messages` and to `messages`."""
-    frame = _query(
+    frame = db.read_frame(
         engine,
         """SELECT month, coalesce(c.n, 0) AS chat_messages, coalesce(m.n, 0) AS messages
            FROM (SELECT date_trunc('month', created_at AT TIME ZONE 'UTC') AS month, count(*) AS n

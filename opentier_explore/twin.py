@@ -20,6 +20,14 @@ def sibling_url(url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
 
 
+def _database_name(url: str) -> str:
+    """The database a libpq URL points at."""
+    from psycopg import conninfo
+
+    params = conninfo.conninfo_to_dict(url)
+    return str(params.get("dbname") or params.get("user") or "postgres")
+
+
 def _admin(url: str):
     return db.raw_connect(sibling_url(url, "postgres"), autocommit=True)
 
@@ -45,7 +53,7 @@ def drop_twin(url: str) -> None:
     """Drop a twin database made by `make_twin` (refused for a database the kit did not seed)."""
     from psycopg import sql
 
-    name = db.database_name(url)
+    name = _database_name(url)
     with _admin(url) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             return
@@ -64,7 +72,7 @@ def make_twin(source_url: str, profile: str | Path, *, seed: int = 7, name: str 
     from . import migrate
 
     url = sibling_url(source_url, name)
-    if db.database_name(db.normalize_url(source_url)) == name:
+    if _database_name(db.normalize_url(source_url)) == name:
         raise ConfigError(f"The twin database {name!r} would replace its source: choose another name.")
     drop_twin(url)
     with _admin(source_url) as conn:

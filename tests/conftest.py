@@ -49,6 +49,16 @@ class PgServer:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+_INTEGRATION = Path(__file__).resolve().parent / "integration"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/integration needs the embedded server: marked `integration` here, in one place."""
+    for item in items:
+        if _INTEGRATION in Path(item.path).resolve().parents:
+            item.add_marker(pytest.mark.integration)
+
+
 _counter = itertools.count()
 
 

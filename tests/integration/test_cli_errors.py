@@ -14,8 +14,6 @@ import pytest
 
 from opentier_explore import config, migrate
 
-pytestmark = pytest.mark.integration
-
 PASSWORD = "s3cretpw"
 ROLE = "opentier_pwtest"
 
@@ -127,7 +125,7 @@ def test_migration_refused(pg, tmp_path: Path, fresh_url: str) -> None:
     # The kit's ledger (it records the kit's first version) also holds a version the folder lacks.
     first = migrate.discover()[0]
     with psycopg.connect(fresh_url, autocommit=True) as conn:
-        conn.execute(migrate._CREATE_LEDGER)
+        conn.execute(migrate.CREATE_LEDGER)
         conn.execute(
             "INSERT INTO _sqlx_migrations VALUES (%s, %s, now(), true, %s, 0)",
             (first.version, first.description, first.checksum),

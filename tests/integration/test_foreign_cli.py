@@ -7,8 +7,6 @@ import pytest
 from _catalog import catalog, ledger
 from test_cli_errors import PASSWORD, assert_one_sentence_error, run_cli
 
-pytestmark = pytest.mark.integration
-
 
 def _with_password(url: str) -> str:
     """The same database with a password in the URL (the server trusts local users; the password must never show)."""

@@ -14,8 +14,6 @@ from opentier_explore.errors import NotMigrated
 from tests import fixtures
 from tests.fixtures import rows as fixture_rows
 
-pytestmark = pytest.mark.integration
-
 FEB_API = [
     20260111000001,
     20260111000002,

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 
 from opentier_explore import config
-from opentier_explore.report import lab_command
+from opentier_explore.lab import lab_command
 
 NOTEBOOKS = {
     "00_schema_tour.ipynb",

@@ -13,8 +13,6 @@ import sqlalchemy
 from opentier_explore import connect, load, load_all
 from opentier_explore.errors import OpentierError, UnknownNameError
 
-pytestmark = pytest.mark.integration
-
 TABLES = [
     "accounts",
     "chat_messages",
@@ -184,18 +182,17 @@ def test_load_is_read_only_even_on_a_writable_engine(tiny_url):
 
 
 def test_many_small_batches_give_the_same_frame(engine, frames, monkeypatch):
-    import sys
+    from opentier_explore import config
 
-    loader = sys.modules["opentier_explore.load"]
-    monkeypatch.setattr(loader, "BATCH_BYTES", 4096)
+    monkeypatch.setattr(config, "LOAD_BATCH_BYTES", 4096)
     for name in ("users", "sessions", "document_chunks", "chat_messages", "ingestion_jobs"):
         pd.testing.assert_frame_equal(load(name, engine=engine), frames[name], obj=name)
 
 
 def test_a_server_error_after_the_first_batch_is_one_sentence(engine, monkeypatch):
-    import sys
+    from opentier_explore import config
 
-    monkeypatch.setattr(sys.modules["opentier_explore.load"], "BATCH_BYTES", 4096)
+    monkeypatch.setattr(config, "LOAD_BATCH_BYTES", 4096)
     # the last row of the sequential scan divides by zero: the error arrives mid-stream, not at execute time
     where = "1 / (CASE WHEN ctid = (SELECT max(ctid) FROM chat_messages) THEN 0 ELSE 1 END) = 1"
     with pytest.raises(OpentierError, match=r"^Loading table 'chat_messages' failed: division by zero\.$"):

@@ -16,8 +16,6 @@ from _catalog import catalog, ledger, without_ledger
 from opentier_explore import config, migrate
 from opentier_explore.errors import MigrationError, NotMigrated
 
-pytestmark = pytest.mark.integration
-
 VERSIONS = [m.version for m in migrate.discover()]
 _names = itertools.count()
 

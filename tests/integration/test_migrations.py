@@ -11,8 +11,6 @@ from _catalog import catalog, ledger
 
 from opentier_explore import config, migrate
 
-pytestmark = pytest.mark.integration
-
 # ---- The expected schema, written from schema.md (not read back from the migrations) ----------------------
 
 UUID, TS, TEXT, JSONB, INT, BOOL = "uuid", "timestamp with time zone", "text", "jsonb", "integer", "boolean"

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from opentier_explore import report
+from opentier_explore import execute, report
 from opentier_explore.errors import ReportError
 
 
@@ -26,9 +26,9 @@ def test_report_writes_html_with_figures(tiny_url: str, tmp_path) -> None:
 )
 def test_notebook_stops_at_its_first_cell_with_one_sentence(fixture: str, says: str, request) -> None:
     url = request.getfixturevalue(fixture)
-    path = report.notebooks(["01_branching_depth"])[0]
-    with report.database_env(url), pytest.raises(ReportError) as err:
-        report._run(path)
+    path = execute.notebooks(["01_branching_depth"])[0]
+    with execute.database_env(url), pytest.raises(ReportError) as err:
+        execute.run(path)
     message = str(err.value)
     assert says in message and "\n" not in message
     assert message.startswith("Notebook 01_branching_depth.ipynb stopped: ")

@@ -14,13 +14,10 @@ from pathlib import Path
 
 import nbformat
 import psycopg
-import pytest
 from _catalog import catalog, ledger
 from test_cli_errors import PASSWORD
 
 from opentier_explore import cli, config, report
-
-pytestmark = pytest.mark.integration
 
 STDERR_OUTPUT = 'data-mime-type="application/vnd.jupyter.stderr"'
 

@@ -11,8 +11,6 @@ import pytest
 from seed import profile
 from seed.generate import TABLES
 
-pytestmark = pytest.mark.integration
-
 TINY = profile.load("tiny")
 AS_OF = TINY.as_of
 

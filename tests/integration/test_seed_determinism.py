@@ -12,8 +12,6 @@ import seed
 from opentier_explore import migrate
 from seed.generate import TABLES
 
-pytestmark = pytest.mark.integration
-
 
 def dump(url: str) -> dict[str, str]:
     """SHA-256 of each table's `COPY (SELECT * FROM t ORDER BY 1) TO STDOUT`."""

@@ -14,8 +14,6 @@ import seed
 from opentier_explore import migrate
 from seed import profile
 
-pytestmark = pytest.mark.integration
-
 TTL = dt.timedelta(hours=168)
 
 

@@ -16,8 +16,6 @@ from _catalog import catalog
 from opentier_explore import config, migrate
 from seed.generate import TABLES
 
-pytestmark = pytest.mark.integration
-
 PROFILES = Path(__file__).resolve().parents[2] / "seed" / "profiles"
 
 

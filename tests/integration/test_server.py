@@ -8,11 +8,8 @@ import sys
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from opentier_explore import config, server
-
-pytestmark = pytest.mark.integration
 
 
 def cli(home: Path, *args: str) -> subprocess.CompletedProcess:

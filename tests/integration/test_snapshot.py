@@ -13,8 +13,6 @@ from writer import TAG, Writer, assert_whole
 from opentier_explore import OpentierError, Snapshot, connect, load, load_all, metrics, snapshot, tour
 from opentier_explore.errors import ConfigError
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="module")
 def engine(tiny_url):

@@ -14,8 +14,6 @@ from writer import Writer, assert_whole
 from opentier_explore import connect, load, load_all, metrics, snapshot, tour
 from opentier_explore.errors import RecoveryConflict
 
-pytestmark = pytest.mark.integration
-
 SENTENCE = (
     "The hot standby cancelled this read twice because replaying the primary's changes (e.g. a VACUUM) removed rows "
     "it still needed (a recovery conflict): set hot_standby_feedback = on on the standby, or a larger "
@@ -96,16 +94,16 @@ def test_every_kit_read_works_on_the_standby_while_the_primary_is_written(urls, 
 
 
 def test_the_four_notebooks_run_on_the_standby_while_the_primary_is_written(urls, replica):
-    from opentier_explore import report
+    from opentier_explore import execute
 
-    paths = report.notebooks()
+    paths = execute.notebooks()
     assert [p.stem[:2] for p in paths] == ["00", "01", "02", "03"]
     # a snapshot held across cells needs what README advises for a replica: feedback, or a long delay
-    with replica.standby_settings(hot_standby_feedback="on"), Writer(urls[0]) as writer, report.database_env(urls[1]):
+    with replica.standby_settings(hot_standby_feedback="on"), Writer(urls[0]) as writer, execute.database_env(urls[1]):
         writer.wait_rounds(3)
         for path in paths:
             before = writer.rounds
-            nb = report._run(path)  # raises ReportError, naming the notebook, if a cell fails
+            nb = execute.run(path)  # raises ReportError, naming the notebook, if a cell fails
             code = [c for c in nb.cells if c.cell_type == "code"]
             assert code and all(c.execution_count for c in code), f"{path.name} did not run to its end"
             assert not [o for c in code for o in c.outputs if o.output_type == "error"]

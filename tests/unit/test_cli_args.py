@@ -55,3 +55,22 @@ def test_an_unexpected_database_error_is_still_one_line(capsys, monkeypatch) -> 
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith("opentier-explore: The database server reported an error (consuming input failed")
+
+
+def test_refresh_takes_notebook_names_and_is_in_the_help(capsys) -> None:
+    from opentier_explore import cli
+
+    args = parse_args(["refresh", "01_branching_depth"])
+    assert args.command == "refresh" and args.notebooks == ["01_branching_depth"] and args.func is cli._refresh
+    assert parse_args(["refresh"]).notebooks == []
+    with pytest.raises(SystemExit):
+        parse_args(["--help"])
+    assert "refresh" in capsys.readouterr().out
+
+
+def test_make_targets_go_through_the_cli() -> None:
+    from pathlib import Path
+
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    assert "python -c" not in makefile
+    assert "$(BIN)/opentier-explore refresh" in makefile

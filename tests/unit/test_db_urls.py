@@ -62,3 +62,40 @@ def test_an_empty_url_is_refused_not_replaced_by_another_server() -> None:
     for url in ("", "  "):
         with pytest.raises(ConfigError, match="empty"):
             resolve_url(url)
+
+
+def test_resolve_url_only_resolves(monkeypatch) -> None:
+    # Nothing named: None (the embedded server is meant), and no server is started to say so.
+    from opentier_explore import server
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setattr(server, "start", lambda *a, **k: pytest.fail("resolve_url started a server"))
+    assert resolve_url() is None and resolve_url(None) is None
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:pw@h/d")
+    assert resolve_url() == "postgresql://u:pw@h/d"
+    assert resolve_url("postgresql+psycopg://h/e") == "postgresql://h/e"
+
+
+def test_driver_message_is_the_first_line_without_prefix_or_period() -> None:
+    from opentier_explore.db import driver_message
+
+    assert driver_message(Exception('relation "x" does not exist\nLINE 1: SELECT ...')) == 'relation "x" does not exist'
+    assert driver_message(Exception("[libpq] Failed: ERROR:  division by zero.\nDETAIL")) == "division by zero"
+    assert driver_message(ValueError("")) == "ValueError"
+
+
+def test_every_connection_has_the_kit_options() -> None:
+    from psycopg import conninfo
+
+    from opentier_explore import config
+    from opentier_explore.db import READ_ONLY_OPTIONS, connect_args, read_only_conninfo
+
+    assert connect_args(read_only=True) == {
+        "application_name": config.APPLICATION_NAME,
+        "connect_timeout": config.CONNECT_TIMEOUT,
+        "options": READ_ONLY_OPTIONS,
+    }
+    assert "options" not in connect_args(read_only=False)
+    params = conninfo.conninfo_to_dict(read_only_conninfo("postgresql://u:pw@h/d?options=-c%20work_mem%3D64MB"))
+    assert params["options"] == f"-c work_mem=64MB {READ_ONLY_OPTIONS}"
+    assert params["application_name"] == config.APPLICATION_NAME and params["dbname"] == "d"
