@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .common import Ctx, esc, lognormal_us
+from .state import Citable
 
 TOP_K = 5
 #: hybrid_search's reciprocal-rank fusion: vector_weight / (60 + vector rank) + keyword_weight / (60 + keyword rank),
@@ -40,15 +41,14 @@ def _picks(draws: list[int], avail: int) -> list[int]:
 
 
 def columns(
-    ctx: Ctx, is_answer: np.ndarray, time: np.ndarray, asked: np.ndarray, failed: np.ndarray
+    ctx: Ctx, citable: Citable, is_answer: np.ndarray, time: np.ndarray, asked: np.ndarray, failed: np.ndarray
 ) -> tuple[Callable[[int, int], list[str]], Callable[[int, int], list[str]]]:
     """Functions (start, stop) → the `sources` and `metadata` JSON of each message (every random draw made now).
 
     An answer cites the top chunks of global documents that existed when it was written (`asked`: its question's time).
     """
-    rng, st = ctx.rng, ctx.state
-    total = len(time)
-    avail = np.searchsorted(st["chunk_created"], asked, side="right")
+    rng, total = ctx.rng, len(time)
+    avail = np.searchsorted(citable.created, asked, side="right")
     rag = is_answer & (avail > 0) & (rng.random(total) < ctx.p("conversations.sources_share"))
     draws = (rng.random((total, 2 * TOP_K)) * avail[:, None]).astype(np.int64)
     scores = _scores(rng, total)
@@ -60,9 +60,9 @@ def columns(
     ctok = np.where(failed, 0, np.maximum(generation // 22_000, 8))
     head = [
         esc(f'{{"chunk_id": "{c}", "document_id": "{d}", "relevance_score": ')
-        for c, d in zip(st["chunk_ids"].tolist(), st["chunk_doc"].tolist())
+        for c, d in zip(citable.chunk_ids.tolist(), citable.document_ids.tolist())
     ]
-    tail = [esc(f', "content": {j}}}') for j in st["chunk_json"]]
+    tail = [esc(f', "content": {j}}}') for j in citable.content_json]
 
     # The scores take few distinct values (pairs of ranks): format each once.
     uniq, inverse = np.unique(scores, return_inverse=True)
