@@ -6,30 +6,17 @@ import struct
 from collections.abc import Iterator
 from itertools import chain, repeat
 
-from .generate.common import Lazy, Table
+from .generate.common import Table
 
 _CHUNK_ROWS = 20_000
-
-
-def _fields(column, start: int, stop: int) -> list[list[str]]:
-    """A column's slice as lists of text fields (a lazy column's parts, or its values with NULL as \\N)."""
-    if isinstance(column, Lazy):
-        start, stop, _ = slice(start, stop).indices(len(column))
-        parts = column.parts(start, max(start, stop))
-        if len(parts) > 1:
-            return parts  # parts are never None
-        values = parts[0]
-    else:
-        values = column[start:stop]
-    return [[r"\N" if v is None else v for v in values] if None in values else values]
 
 
 def copy_text(table: Table, start: int = 0, stop: int | None = None) -> str:
     """Rows [start, stop) of a table in COPY text format."""
     fields: list = []
     for column in table.data:
-        fields += _fields(column, start, stop)
-        fields.append(repeat("\t"))
+        values = column[start:stop]
+        fields += ([r"\N" if v is None else v for v in values] if None in values else values, repeat("\t"))
     fields[-1] = repeat("\n")
     # every row's fields and separators, joined once (no per-row string is built)
     return "".join(chain.from_iterable(zip(*fields)))

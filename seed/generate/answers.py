@@ -56,8 +56,8 @@ def _picks_matrix(draws: np.ndarray, avail: np.ndarray) -> np.ndarray:
 
 
 class _Sources:
-    """The `sources` JSON of messages, COPY-escaped, as parts taken from a table of shared pieces (each cited
-    chunk's head and tail, each distinct score): COPY joins them once per slice, no per-row string is built."""
+    """The `sources` JSON of messages, COPY-escaped, joined from a table of shared pieces (each cited chunk's
+    head and tail, each distinct score) chosen by vectorized indexing: no per-item string concatenation."""
 
     _EMPTY, _OPEN, _CLOSE, _COMMA = range(4)
     _SLOTS = 2 + 4 * TOP_K  # "[", TOP_K × (separator, head, score, tail), "]"
@@ -140,8 +140,7 @@ class _Metadata:
 def columns(
     ctx: Ctx, citable: Citable, is_answer: np.ndarray, time: np.ndarray, asked: np.ndarray, failed: np.ndarray
 ) -> tuple[_Sources, _Metadata]:
-    """The `sources` and `metadata` JSON of each message, as parts (`.parts(start, stop)`); every random draw is
-    made now.
+    """Functions (start, stop) → the `sources` and `metadata` JSON of each message (every random draw made now).
 
     An answer cites the top chunks of global documents that existed when it was written (`asked`: its question's time).
     """

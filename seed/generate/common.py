@@ -52,23 +52,10 @@ class Table:
 
 class Lazy(Sequence):
     """A column whose values are built on demand, a slice at a time, by `build(start, stop)` (which draws no
-    random numbers: every draw is made before), so formatting overlaps the COPY of earlier rows.
+    random numbers: every draw is made before), so formatting overlaps the COPY of earlier rows."""
 
-    Instead of `build`, `parts(start, stop)` may give the slice as lists of parts (a value is its parts joined,
-    never None), which COPY writes without building each value."""
-
-    def __init__(
-        self,
-        n: int,
-        build: Callable[[int, int], list] | None = None,
-        parts: Callable[[int, int], list[list[str]]] | None = None,
-    ) -> None:
-        self._n, self._parts = n, parts
-        self._build = build if build is not None else (lambda a, b: list(map("".join, zip(*self.parts(a, b)))))
-
-    def parts(self, start: int, stop: int) -> list[list[str]]:
-        """Values [start, stop) as lists of parts, one list per part (a single list when built whole)."""
-        return [self._build(start, stop)] if self._parts is None else self._parts(start, stop)
+    def __init__(self, n: int, build: Callable[[int, int], list]) -> None:
+        self._n, self._build = n, build
 
     def __len__(self) -> int:
         return self._n
