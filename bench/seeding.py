@@ -26,6 +26,7 @@ from pathlib import Path
 import psycopg
 
 from opentier_explore import migrate, seeding, server
+from opentier_explore.seeding import rebuild as rebuilds
 from seed.generate import TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,8 +79,8 @@ def load_dump(url: str, data: dict[str, bytes], rebuild: bool) -> None:
         items = []
         if rebuild:
             conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
-            items = rebuild.rebuildable(conn, TABLES)
-            rebuild.drop(conn, items)
+            items = rebuilds.rebuildable(conn, TABLES)
+            rebuilds.drop(conn, items)
         with conn.cursor() as cur:
             for t in TABLES:
                 with cur.copy(f'COPY "{t}" FROM STDIN (FORMAT binary)') as cp:
