@@ -44,7 +44,7 @@ db-stop: ## stop the embedded PostgreSQL server
 
 bench: install ## run the benchmarks on throw-away databases and rewrite bench/RESULTS.md (LARGE=1 adds the large profile)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	$(BIN)/python bench/all.py $(if $(LARGE),--large)
+	$(BIN)/python -m bench.all $(if $(LARGE),--large)
 
 clean: db-stop ## remove .venv, the local database and reports
 	rm -rf $(VENV) .opentier reports

@@ -1,8 +1,8 @@
 """Run every benchmark on throw-away local databases and write bench/RESULTS.md.
 
-    .venv/bin/python bench/all.py [--large]      # (make bench; make bench LARGE=1)
+    .venv/bin/python -m bench.all [--large]      # (make bench; make bench LARGE=1)
 
-Seeding is measured by bench/seed.py on its own servers; loading and metrics on a
+Seeding is measured by bench/seeding.py on its own servers; loading and metrics on a
 throw-away `demo` database (seed 42) and, with --large, a `large` one too (~70 s to seed).
 """
 
@@ -15,8 +15,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# bench/seed.py would shadow the `seed` package that prepare.throwaway() imports.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+ROOT = HERE.parent
 
 
 def main() -> int:
@@ -29,12 +28,14 @@ def main() -> int:
 
     profiles = ["tiny", "demo", "large"] if args.large else ["tiny", "demo"]
     if not args.skip_seeding:
-        subprocess.run([sys.executable, str(HERE / "seed.py"), "--profiles", *profiles], check=True)
+        subprocess.run([sys.executable, "-m", "bench.seeding", "--profiles", *profiles], check=True, cwd=ROOT)
     with ExitStack() as stack:
         demo = stack.enter_context(throwaway("demo", 42))
         extra = ["--large-url", stack.enter_context(throwaway("large", 42))] if args.large else []
-        for script in ("load.py", "metrics.py"):
-            subprocess.run([sys.executable, str(HERE / script), "--database-url", demo, *extra, "--write"], check=True)
+        for module in ("bench.load", "bench.metrics"):
+            subprocess.run(
+                [sys.executable, "-m", module, "--database-url", demo, *extra, "--write"], check=True, cwd=ROOT
+            )
     print(f"results written to {HERE / 'RESULTS.md'}")
     return 0
 

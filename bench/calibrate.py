@@ -1,23 +1,14 @@
 """Benchmark: `calibrate` on a database against the four metrics' Engine paths on it, in the same run (issue 11).
 
-python bench/calibrate.py --database-url URL [--label large] [--write]     # writes `## Calibration` of RESULTS.md
+python -m bench.calibrate --database-url URL [--label large] [--write]     # writes `## Calibration` of RESULTS.md
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util  # noqa: E402
-import sys
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-# bench/seed.py would shadow the `seed` package calibrate imports: bench/load.py is loaded by its path instead.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-_spec = importlib.util.spec_from_file_location("bench_load", HERE / "load.py")
-_load = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_load)
-machine, write_section = _load.machine, _load.write_section
+from bench.load import machine, write_section
 
 METRICS = ("conversation_trees", "tree_faults", "moderation_latency", "session_churn")
 

@@ -1,6 +1,6 @@
 """Benchmark: every metric's Engine path (inside PostgreSQL) and pandas path (load excluded); writes `## Metrics` of RESULTS.md.
 
-python bench/metrics.py --database-url URL_OF_DEMO [--large-url URL_OF_LARGE] [--repeat 3] [--write]
+python -m bench.metrics --database-url URL_OF_DEMO [--large-url URL_OF_LARGE] [--repeat 3] [--write]
 """
 
 from __future__ import annotations
@@ -9,11 +9,8 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from load import machine, write_section  # noqa: E402  (bench/load.py)
+from bench.load import machine, write_section
 
 #: issue 12, large: Engine path ≤ 4× one hash self-join of chat_messages on parent_id; pandas path ≤ 0.7× loading its columns
 GOALS = {"conversation_trees": (4.0, 0.7), "tree_faults": (4.0, 0.7)}

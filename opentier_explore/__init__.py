@@ -18,8 +18,8 @@ from .errors import OpentierError  # noqa: E402
 from .load import load, load_all  # noqa: E402  (binds the functions over the submodule's name)
 from .prepare import require_data  # noqa: E402
 from .snapshots import Snapshot, snapshot  # noqa: E402
+from .version import __version__  # noqa: E402
 
-__version__ = "0.1.0"
 __all__ = [
     "connect",
     "load",

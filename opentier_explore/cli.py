@@ -100,10 +100,10 @@ def _status_of_foreign(url: str, check: bool) -> bool:
 def _seed(args: argparse.Namespace) -> int:
     import time
 
-    import seed
+    from .seeding import run
 
     started = time.perf_counter()
-    counts = seed.run(_target(args), profile=args.profile, seed=args.seed, truncate=args.truncate)
+    counts = run(_target(args), profile=args.profile, seed=args.seed, truncate=args.truncate)
     width = max(len(t) for t in counts)
     for table, n in counts.items():
         print(f"{table:<{width}}  {n:>10,}")

@@ -45,10 +45,10 @@ def prepare(url: str | None = None, *, echo=print) -> str:
     if applied:
         echo(f"applied {len(applied)} migration(s)")
     if not _has_data(libpq):
-        import seed
+        from . import seeding
 
         echo(f"seeding the '{config.DEMO_PROFILE}' profile (seed {config.DEMO_SEED}) into the empty database…")
-        seed.run(libpq, profile=config.DEMO_PROFILE, seed=config.DEMO_SEED)
+        seeding.run(libpq, profile=config.DEMO_PROFILE, seed=config.DEMO_SEED)
     return libpq
 
 
@@ -111,16 +111,14 @@ def require_data(engine: sqlalchemy.Engine, *tables: str) -> None:
 @contextmanager
 def throwaway(profile: str = config.DEMO_PROFILE, seed_value: int = config.DEMO_SEED) -> Iterator[str]:
     """A private local server in a temporary directory, migrated and seeded; its URL. Deleted on exit."""
-    import seed
-
-    from . import migrate, server
+    from . import migrate, seeding, server
 
     home = Path(tempfile.mkdtemp(prefix="otnb-"))
     pgdata = home / "pgdata"
     try:
         url = server.start(pgdata)
         migrate.up(url)
-        seed.run(url, profile=profile, seed=seed_value, progress=False)
+        seeding.run(url, profile=profile, seed=seed_value, progress=False)
         yield url
     finally:
         server.stop(pgdata)

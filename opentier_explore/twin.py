@@ -67,9 +67,7 @@ def make_twin(source_url: str, profile: str | Path, *, seed: int = 7, name: str 
     """A fresh database `name` beside the source, migrated and seeded from `profile`; its URL."""
     from psycopg import sql
 
-    import seed as seed_mod
-
-    from . import migrate
+    from . import migrate, seeding
 
     url = sibling_url(source_url, name)
     if _database_name(db.normalize_url(source_url)) == name:
@@ -78,5 +76,5 @@ def make_twin(source_url: str, profile: str | Path, *, seed: int = 7, name: str 
     with _admin(source_url) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     migrate.up(url)
-    seed_mod.run(url, profile=str(profile), seed=seed, truncate=False, progress=False)
+    seeding.run(url, profile=str(profile), seed=seed, truncate=False, progress=False)
     return url

@@ -1,7 +1,9 @@
-"""Deterministic synthetic OpenTier data: profiles, a numpy generator, and a one-transaction COPY loader."""
+"""Deterministic synthetic OpenTier data: profiles and a numpy generator of rows (no database, no clock).
+
+Writing the rows into a database is `opentier_explore.seeding` (`opentier-explore seed`)."""
 
 from __future__ import annotations
 
-from .run import LEDGER, run
+from .errors import ProfileError
 
-__all__ = ["LEDGER", "run"]
+__all__ = ["ProfileError"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opentier_explore.errors import SeedError
+from .errors import ProfileError
 
 KEYS = (
     "users.signups_per_period",
@@ -28,8 +28,8 @@ def _number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and x == x and x not in (float("inf"), float("-inf"))
 
 
-def _fail(where: str, key: str, want: str) -> SeedError:
-    return SeedError(f"Profile {where}: key {key!r} must be {want}; fix it in the profile file.")
+def _fail(where: str, key: str, want: str) -> ProfileError:
+    return ProfileError(f"Profile {where}: key {key!r} must be {want}; fix it in the profile file.")
 
 
 def _weights(where: str, key: str, value: Any) -> list[float]:

@@ -7,9 +7,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from opentier_explore.errors import SeedError
-
 from . import distributions
+from .errors import ProfileError
 
 PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 
@@ -107,17 +106,17 @@ def builtin_names() -> list[str]:
 
 
 def resolve(name_or_path: str) -> Path:
-    """The file of a built-in profile name, or a user's profile path; SeedError if neither exists."""
+    """The file of a built-in profile name, or a user's profile path; ProfileError if neither exists."""
     builtin = PROFILES_DIR / f"{name_or_path}.toml"
     if "/" not in name_or_path and "\\" not in name_or_path and not name_or_path.endswith(".toml"):
         if builtin.is_file():
             return builtin
-        raise SeedError(
+        raise ProfileError(
             f"Unknown profile {name_or_path!r}: use one of {', '.join(builtin_names())} or a path to a profile .toml file."
         )
     path = Path(name_or_path).expanduser()
     if not path.is_file():
-        raise SeedError(
+        raise ProfileError(
             f"Profile file {str(path)!r} does not exist: copy one of seed/profiles/*.toml and point --profile at it."
         )
     return path
@@ -138,7 +137,7 @@ def _check(where: str, key: str, value: Any) -> Any:
     kind, low, high = SPEC[key]
     if kind == "bool":
         if not isinstance(value, bool):
-            raise SeedError(
+            raise ProfileError(
                 f"Profile {where}: key {key!r} must be true or false, not {value!r}; fix it in the profile file."
             )
         return value
@@ -164,48 +163,48 @@ def _check(where: str, key: str, value: Any) -> Any:
                 bounds = f" between {_num(low)} and {_num(high)}"
             elif low is not None:
                 bounds = f" ≥ {_num(low)}"
-        raise SeedError(
+        raise ProfileError(
             f"Profile {where}: key {key!r} must be {want}{bounds}, not {value!r}; fix it in the profile file."
         )
     return value
 
 
 def parse(text: str, where: str = "<text>") -> Profile:
-    """Validate a profile's TOML text; SeedError names the first bad, missing or unknown key."""
+    """Validate a profile's TOML text; ProfileError names the first bad, missing or unknown key."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SeedError(f"Profile {where} is not valid TOML ({exc}); fix the file.") from None
+        raise ProfileError(f"Profile {where} is not valid TOML ({exc}); fix the file.") from None
     flat = _flatten(data)
     out = Profile(source=where)
     name = flat.pop("name", None)
     if not isinstance(name, str) or not name.strip():
-        raise SeedError(f"Profile {where}: key 'name' must be a non-empty string; fix it in the profile file.")
+        raise ProfileError(f"Profile {where}: key 'name' must be a non-empty string; fix it in the profile file.")
     out["name"] = name.strip()
     as_of = flat.pop("as_of", None)
     if not isinstance(as_of, dt.datetime) or as_of.tzinfo is None:
-        raise SeedError(
+        raise ProfileError(
             f"Profile {where}: key 'as_of' must be a TOML date-time with a time zone, e.g. 2026-06-30T00:00:00Z; fix it in the profile file."
         )
     out["as_of"] = as_of.astimezone(dt.UTC)
     out.update(distributions.check(where, flat))
     for key in flat:
         if key not in SPEC:
-            raise SeedError(f"Profile {where}: unknown key {key!r}; remove it or fix its spelling.")
+            raise ProfileError(f"Profile {where}: unknown key {key!r}; remove it or fix its spelling.")
     for key in SPEC:
         if key not in flat:
-            raise SeedError(f"Profile {where}: key {key!r} is missing; copy it from one of seed/profiles/*.toml.")
+            raise ProfileError(f"Profile {where}: key {key!r} is missing; copy it from one of seed/profiles/*.toml.")
         out[key] = _check(where, key, flat[key])
     if out["users.count"] > 0 and out["users.admins"] < 1:
-        raise SeedError(
+        raise ProfileError(
             f"Profile {where}: key 'users.admins' must be ≥ 1 when there are users (admins review submissions)."
         )
     if out["users.admins"] > out["users.count"]:
-        raise SeedError(
+        raise ProfileError(
             f"Profile {where}: key 'users.admins' must not exceed 'users.count'; fix it in the profile file."
         )
     if out["sessions.one_time_share"] + out["sessions.loyal_share"] > 1:
-        raise SeedError(
+        raise ProfileError(
             f"Profile {where}: keys 'sessions.one_time_share' and 'sessions.loyal_share' must add up to at most 1; fix them."
         )
     return out
@@ -217,11 +216,11 @@ def load(name_or_path: str) -> Profile:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise SeedError(
+        raise ProfileError(
             f"Profile file {str(path)!r} is not UTF-8 text: point --profile at a TOML profile file."
         ) from None
     except OSError as exc:
-        raise SeedError(
+        raise ProfileError(
             f"Cannot read profile file {str(path)!r} ({exc.__class__.__name__}); check its permissions."
         ) from None
     where = path.stem if path.parent == PROFILES_DIR else repr(str(path))

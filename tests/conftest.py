@@ -6,7 +6,6 @@ import itertools
 import os
 import re
 import shutil
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +14,6 @@ import pytest
 
 # Tests never touch a server named by the user's environment, nor the kit's own local data.
 os.environ.pop("DATABASE_URL", None)
-# tests.fixtures (the two schema generations) is importable however pytest was started.
-if str(Path(__file__).resolve().parents[1]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 @dataclass
@@ -104,12 +100,11 @@ def migrated_url(pg: PgServer, request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def tiny_template(pg: PgServer) -> str:
     """Name of a database migrated and seeded with profile `tiny`, seed 42 (never modify it: copy it)."""
-    import seed
-    from opentier_explore import migrate
+    from opentier_explore import migrate, seeding
 
     url = pg.create_db("tpl_tiny_42")
     migrate.up(url)
-    seed.run(url, profile="tiny", seed=42, truncate=False, progress=False)
+    seeding.run(url, profile="tiny", seed=42, truncate=False, progress=False)
     return "tpl_tiny_42"
 
 

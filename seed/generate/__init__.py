@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from ..profile import Profile
 from . import auth, chat, knowledge, people
-from .common import Ctx, Table, make_ctx
+from .common import Table, make_ctx
 
 #: Tables in an order that satisfies every foreign key.
 TABLES = (
@@ -27,14 +27,14 @@ TABLES = (
 
 
 def iter_tables(profile: Profile, seed: int) -> Iterator[Table]:
-    """Every table's rows for `profile` and `seed`, in TABLES order, each as soon as it is generated."""
-    ctx: Ctx = make_ctx(profile, seed)
-    names = iter(TABLES)
-    for step in (people.generate, auth.generate, knowledge.generate, chat.generate):
-        for table in step(ctx):
-            if table.name != next(names):
-                raise AssertionError(f"generation order broke at {table.name}")
-            yield table
+    """Every table's rows for `profile` and `seed`, in TABLES order, each step's as soon as it is generated."""
+    ctx = make_ctx(profile, seed)
+    tables, everyone = people.generate(ctx)
+    yield from tables
+    yield from auth.generate(ctx, everyone)
+    tables, citable = knowledge.generate(ctx, everyone)
+    yield from tables
+    yield from chat.generate(ctx, everyone, citable)
 
 
 def generate(profile: Profile, seed: int) -> list[Table]:

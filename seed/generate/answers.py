@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from .common import Ctx, esc, lognormal_us
+from .state import Citable
 
 TOP_K = 5
 #: hybrid_search's reciprocal-rank fusion: vector_weight / (60 + vector rank) + keyword_weight / (60 + keyword rank),
@@ -39,16 +38,114 @@ def _picks(draws: list[int], avail: int) -> list[int]:
     return out
 
 
+def _picks_matrix(draws: np.ndarray, avail: np.ndarray) -> np.ndarray:
+    """`_picks` of every row of `draws` at once, padded with -1 to TOP_K columns (rows short of distinct draws, rare,
+    go through `_picks` itself)."""
+    n, width = draws.shape
+    earlier = np.tri(width, width, -1, dtype=bool)  # [j, l]: position l comes before position j
+    first = ~((draws[:, :, None] == draws[:, None, :]) & earlier).any(axis=2)
+    rank = np.cumsum(first, axis=1) - 1
+    rows, cols = np.nonzero(first & (rank < TOP_K))
+    out = np.full((n, TOP_K), -1, dtype=np.int64)
+    out[rows, rank[rows, cols]] = draws[rows, cols]
+    for i in np.flatnonzero((out >= 0).sum(axis=1) < np.minimum(TOP_K, avail)).tolist():
+        chosen = _picks(draws[i].tolist(), int(avail[i]))
+        out[i] = -1
+        out[i, : len(chosen)] = chosen
+    return out
+
+
+class _Sources:
+    """The `sources` JSON of messages, COPY-escaped, joined from a table of shared pieces (each cited chunk's
+    head and tail, each distinct score) chosen by vectorized indexing: no per-item string concatenation."""
+
+    _EMPTY, _OPEN, _CLOSE, _COMMA = range(4)
+    _SLOTS = 2 + 4 * TOP_K  # "[", TOP_K × (separator, head, score, tail), "]"
+
+    def __init__(self, citable: Citable, rag, draws, avail, score_index: np.ndarray, score_text: list[str]) -> None:
+        head = [
+            esc(f'{{"chunk_id": "{c}", "document_id": "{d}", "relevance_score": ')
+            for c, d in zip(citable.chunk_ids.tolist(), citable.document_ids.tolist())
+        ]
+        tail = [esc(f', "content": {j}}}') for j in citable.content_json]
+        self._pieces = ["", "[", "]", ", ", *head, *tail, *score_text]
+        self._head, self._tail, self._score = 4, 4 + len(head), 4 + 2 * len(head)
+        self._rag, self._draws, self._avail, self._score_index = rag, draws, avail, score_index
+
+    def parts(self, a: int, b: int) -> list[list[str]]:
+        """The JSON of messages [a, b) as lists of parts: "[", then per cited chunk a separator, its head, its
+        score and its tail ("" where a message cites fewer), "]"."""
+        slots = np.zeros((b - a, self._SLOTS), dtype=np.int64)
+        slots[:, 0], slots[:, -1] = self._OPEN, self._CLOSE
+        cited = a + np.flatnonzero(self._rag[a:b])
+        chosen = _picks_matrix(self._draws[cited], self._avail[cited])
+        has = chosen >= 0
+        item = np.zeros((len(cited), TOP_K, 4), dtype=np.int64)
+        item[:, 1:, 0] = np.where(has[:, 1:], self._COMMA, self._EMPTY)
+        item[:, :, 1] = np.where(has, self._head + chosen, self._EMPTY)
+        item[:, :, 2] = np.where(has, self._score + self._score_index[cited], self._EMPTY)
+        item[:, :, 3] = np.where(has, self._tail + chosen, self._EMPTY)
+        slots[cited - a, 1:-1] = item.reshape(len(cited), 4 * TOP_K)
+        return [list(map(self._pieces.__getitem__, column)) for column in slots.T.tolist()]
+
+    def __call__(self, a: int, b: int) -> list[str]:
+        """The JSON of messages [a, b), each joined from its parts."""
+        return list(map("".join, zip(*self.parts(a, b))))
+
+
+_MILLIS = np.array([f"{i:03d}" for i in range(1000)], dtype=object)
+
+
+def _ms(us: np.ndarray) -> list[str]:
+    """Whole µs as milliseconds with 3 decimals: "%.3f" % (us / 1000), without float formatting."""
+    whole, frac = np.divmod(us, 1000)
+    return (whole.astype(str).astype(object) + "." + _MILLIS[frac]).tolist()
+
+
+def _metrics(r_s: str, g_s: str, t_s: str, k: int, avg: float, streamed: bool, pt: int, ct: int) -> str:
+    """An answer's `metadata`: the service's metrics, in its key order (streamed answers count no prompt)."""
+    if streamed:
+        body = (
+            f'"retrieval_time_ms": {r_s}, "sources_retrieved": {k}, "avg_similarity": {avg!r}, '
+            f'"generation_time_ms": {g_s}, "total_time_ms": {t_s}, "tokens_generated": {ct}'
+        )
+    else:
+        body = (
+            f'"retrieval_time_ms": {r_s}, "generation_time_ms": {g_s}, "total_time_ms": {t_s}, '
+            f'"sources_retrieved": {k}, "avg_similarity": {avg!r}, "prompt_tokens": {pt}, '
+            f'"completion_tokens": {ct}, "tokens_generated": {pt + ct}'
+        )
+    return '{"metrics": {' + body + "}}"
+
+
+class _Metadata:
+    """The `metadata` JSON of messages: `{}` for a question, the service's metrics for an answer."""
+
+    def __init__(self, is_answer, streamed, retrieval, generation, cited, scores, prompt, completion) -> None:
+        self._is_answer, self._streamed, self._cited, self._scores = is_answer, streamed, cited, scores
+        self._retrieval, self._generation, self._prompt, self._completion = retrieval, generation, prompt, completion
+
+    def __call__(self, a: int, b: int) -> list[str]:
+        out = ["{}"] * (b - a)
+        rows = a + np.flatnonzero(self._is_answer[a:b])
+        r, g = self._retrieval[rows], self._generation[rows]
+        n_cited = self._cited[rows].tolist()
+        avg = [sum(row[:n]) / n if n else 0.0 for row, n in zip(self._scores[rows].tolist(), n_cited)]
+        more = (x[rows].tolist() for x in (self._streamed, self._prompt, self._completion))
+        for i, text in zip((rows - a).tolist(), map(_metrics, _ms(r), _ms(g), _ms(r + g), n_cited, avg, *more)):
+            out[i] = text
+        return out
+
+
 def columns(
-    ctx: Ctx, is_answer: np.ndarray, time: np.ndarray, asked: np.ndarray, failed: np.ndarray
-) -> tuple[Callable[[int, int], list[str]], Callable[[int, int], list[str]]]:
+    ctx: Ctx, citable: Citable, is_answer: np.ndarray, time: np.ndarray, asked: np.ndarray, failed: np.ndarray
+) -> tuple[_Sources, _Metadata]:
     """Functions (start, stop) → the `sources` and `metadata` JSON of each message (every random draw made now).
 
     An answer cites the top chunks of global documents that existed when it was written (`asked`: its question's time).
     """
-    rng, st = ctx.rng, ctx.state
-    total = len(time)
-    avail = np.searchsorted(st["chunk_created"], asked, side="right")
+    rng, total = ctx.rng, len(time)
+    avail = np.searchsorted(citable.created, asked, side="right")
     rag = is_answer & (avail > 0) & (rng.random(total) < ctx.p("conversations.sources_share"))
     draws = (rng.random((total, 2 * TOP_K)) * avail[:, None]).astype(np.int64)
     scores = _scores(rng, total)
@@ -58,44 +155,12 @@ def columns(
     generation = np.where(failed, lognormal_us(rng, 900_000, 0.5, total), elapsed - retrieval)
     ptok = rng.integers(180, 700, total) + np.where(rag, rng.integers(500, 1600, total), 0)
     ctok = np.where(failed, 0, np.maximum(generation // 22_000, 8))
-    head = [
-        esc(f'{{"chunk_id": "{c}", "document_id": "{d}", "relevance_score": ')
-        for c, d in zip(st["chunk_ids"].tolist(), st["chunk_doc"].tolist())
-    ]
-    tail = [esc(f', "content": {j}}}') for j in st["chunk_json"]]
+    ptok = np.where(failed, 0, ptok)
+    k = np.where(rag, np.minimum(TOP_K, avail), 0)
 
     # The scores take few distinct values (pairs of ranks): format each once.
     uniq, inverse = np.unique(scores, return_inverse=True)
-    score_text = np.array([repr(float(u)) for u in uniq.tolist()], dtype=object)[inverse.reshape(scores.shape)]
+    sources = _Sources(citable, rag, draws, avail, inverse.reshape(scores.shape), [repr(u) for u in uniq.tolist()])
 
-    def sources(a: int, b: int) -> list[str]:
-        out = ["[]"] * (b - a)
-        for i in (a + np.flatnonzero(rag[a:b])).tolist():
-            chosen = _picks(draws[i].tolist(), int(avail[i]))
-            out[i - a] = "[" + ", ".join([head[c] + x + tail[c] for c, x in zip(chosen, score_text[i].tolist())]) + "]"
-        return out
-
-    def metadata(a: int, b: int) -> list[str]:
-        out = ["{}"] * (b - a)
-        rows = a + np.flatnonzero(is_answer[a:b])
-        r, g = retrieval[rows] / 1000, generation[rows] / 1000
-        r_s, g_s, t_s = (np.char.mod("%.3f", x).tolist() for x in (r, g, r + g))
-        for j, i in enumerate(rows.tolist()):
-            k = min(TOP_K, int(avail[i])) if rag[i] else 0
-            avg = sum(scores[i, :k].tolist()) / k if k else 0.0
-            if streamed[i]:
-                body = (
-                    f'"retrieval_time_ms": {r_s[j]}, "sources_retrieved": {k}, "avg_similarity": {avg!r}, '
-                    f'"generation_time_ms": {g_s[j]}, "total_time_ms": {t_s[j]}, "tokens_generated": {ctok[i]}'
-                )
-            else:
-                pt, ct = (int(ptok[i]), int(ctok[i])) if not failed[i] else (0, 0)
-                body = (
-                    f'"retrieval_time_ms": {r_s[j]}, "generation_time_ms": {g_s[j]}, "total_time_ms": {t_s[j]}, '
-                    f'"sources_retrieved": {k}, "avg_similarity": {avg!r}, "prompt_tokens": {pt}, '
-                    f'"completion_tokens": {ct}, "tokens_generated": {pt + ct}'
-                )
-            out[i - a] = '{"metrics": {' + body + "}}"
-        return out
-
+    metadata = _Metadata(is_answer, streamed, retrieval, generation, k, scores, ptok, ctok)
     return sources, metadata

@@ -5,14 +5,29 @@ from __future__ import annotations
 import numpy as np
 
 from .common import DAY, HOUR, MINUTE, Ctx, Table, tokens, ts, uuids
+from .state import People
 
 TOKEN_LENGTH = 32  # verification and password-reset tokens: 32 random alphanumeric characters
+_ACCOUNT_COLUMNS = (
+    "id",
+    "user_id",
+    "provider",
+    "provider_account_id",
+    "access_token",
+    "refresh_token",
+    "expires_at",
+    "token_type",
+    "scope",
+    "id_token",
+    "created_at",
+    "updated_at",
+)
 
 
-def _accounts(ctx: Ctx) -> Table:
-    rng, st = ctx.rng, ctx.state
-    oauth_only, both, github_first, linked = st["oauth_only"], st["both"], st["github_first"], st["linked"]
-    signup = st["signup"]
+def _accounts(ctx: Ctx, people: People) -> Table:
+    rng = ctx.rng
+    oauth_only, both, github_first, linked = people.oauth_only, people.both, people.github_first, people.linked
+    signup = people.signup
     # (user, provider) pairs: OAuth-only users have one or both; linked password users one, added later.
     gh_users = np.flatnonzero((oauth_only & (both | github_first)) | (linked & github_first))
     go_users = np.flatnonzero((oauth_only & (both | ~github_first)) | (linked & ~github_first))
@@ -24,31 +39,18 @@ def _accounts(ctx: Ctx) -> Table:
     at[later] += (rng.random(int(later.sum())) * (ctx.as_of - HOUR - signup[user][later])).astype(np.int64)
     at[~later] += rng.integers(0, 30 * 1_000_000, size=int((~later).sum()))  # the link is made while signing up
     # The access token was refreshed at the user's last login; the API stores no other token column.
-    refreshed = np.maximum(at, st["last"][user])
+    refreshed = np.maximum(at, people.last[user])
     acc_tok = tokens(rng, n, 36)
-    provider_id = np.where(google, st["google_ids"][user], st["gh_ids"][user])
+    provider_id = np.where(google, people.google_ids[user], people.github_ids[user])
     prov = np.where(google, "google", "github").tolist()
     acc = [f"ya29.a0{t}" if g else f"gho_{t}" for g, t in zip(google.tolist(), acc_tok.tolist())]
     nulls = [None] * n
     return Table(
         "accounts",
-        [
-            "id",
-            "user_id",
-            "provider",
-            "provider_account_id",
-            "access_token",
-            "refresh_token",
-            "expires_at",
-            "token_type",
-            "scope",
-            "id_token",
-            "created_at",
-            "updated_at",
-        ],
+        list(_ACCOUNT_COLUMNS),
         [
             uuids(rng, n).tolist(),
-            st["user_ids"][user].tolist(),
+            people.ids[user].tolist(),
             prov,
             provider_id.astype(str).tolist(),
             acc,
@@ -63,9 +65,9 @@ def _accounts(ctx: Ctx) -> Table:
     )
 
 
-def _verification(ctx: Ctx) -> Table:
-    rng, st = ctx.rng, ctx.state
-    signup, unverified = st["signup"], st["unverified"]
+def _verification(ctx: Ctx, people: People) -> Table:
+    rng = ctx.rng
+    signup, unverified = people.signup, people.unverified
     # Verifying deletes a user's tokens and a re-sent code replaces the old one: only unverified users have one,
     # from sign-up or from their latest re-send.
     user = np.flatnonzero(unverified)
@@ -80,7 +82,7 @@ def _verification(ctx: Ctx) -> Table:
         ["id", "user_id", "token", "otp", "expires_at", "created_at"],
         [
             uuids(rng, n).tolist(),
-            st["user_ids"][user].tolist(),
+            people.ids[user].tolist(),
             _unique(tokens(rng, n, TOKEN_LENGTH)),
             [f"{v:06d}" for v in otp.tolist()],
             ts(created + DAY),
@@ -89,9 +91,9 @@ def _verification(ctx: Ctx) -> Table:
     )
 
 
-def _password_resets(ctx: Ctx) -> Table:
-    rng, st = ctx.rng, ctx.state
-    signup, oauth_only, last = st["signup"], st["oauth_only"], st["last"]
+def _password_resets(ctx: Ctx, people: People) -> Table:
+    rng = ctx.rng
+    signup, oauth_only, last = people.signup, people.oauth_only, people.last
     # A reset that was used deleted its token; these are the requests never used, one per user at most
     # (a new request replaces the old one).
     pw = np.flatnonzero(~oauth_only)
@@ -115,7 +117,7 @@ def _password_resets(ctx: Ctx) -> Table:
         ["id", "user_id", "token", "expires_at", "created_at"],
         [
             uuids(rng, n).tolist(),
-            st["user_ids"][user].tolist(),
+            people.ids[user].tolist(),
             _unique(tokens(rng, n, TOKEN_LENGTH)),
             ts(created + HOUR),
             ts(created),
@@ -129,6 +131,6 @@ def _unique(values: np.ndarray) -> list[str]:
     return values.tolist()
 
 
-def generate(ctx: Ctx) -> list[Table]:
+def generate(ctx: Ctx, people: People) -> list[Table]:
     """Rows of accounts, verification_tokens and password_reset_tokens."""
-    return [_accounts(ctx), _verification(ctx), _password_resets(ctx)]
+    return [_accounts(ctx, people), _verification(ctx, people), _password_resets(ctx, people)]

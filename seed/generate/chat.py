@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import answers
+from . import answers, memories
 from .common import MINUTE, US, Ctx, Lazy, Table, esc, group_starts, lognormal_us, position_in_group, ts, uuids, words
+from .state import Citable, People
 
 _USER, _ASSISTANT = 0, 1
 _ROLE = ("user", "assistant")
-_K = 24  # text variants per topic and kind
+_VARIANTS = 24  # text variants per topic and kind
 #: conversations whose metadata is JSON null (the web client's); the others '{}' (created by the services' defaults)
 NULL_METADATA_SHARE = 0.9
 TITLE_LENGTH = 50
@@ -131,18 +132,18 @@ def _mirror_cutoff(ctx: Ctx, start: np.ndarray) -> int:
 
 
 def _pools(ctx: Ctx) -> tuple[list[str], list[str], list[str]]:
-    """Per topic, `_K` question texts (raw and COPY-escaped) and `_K` answer texts (COPY-escaped)."""
+    """Per topic, `_VARIANTS` question texts (raw and COPY-escaped) and `_VARIANTS` answer texts (COPY-escaped)."""
     rng = ctx.rng
     topics, qs, sents = words("topics"), words("question_templates"), words("answer_sentences")
     nt = len(topics)
-    q_t = rng.integers(0, len(qs), nt * _K)
-    other = rng.integers(0, nt, (nt * _K, 4))
-    n_sent = rng.integers(2, 6, nt * _K)
-    s_i = rng.integers(0, len(sents), (nt * _K, 5))
-    para = rng.random(nt * _K) < 0.3
+    q_t = rng.integers(0, len(qs), nt * _VARIANTS)
+    other = rng.integers(0, nt, (nt * _VARIANTS, 4))
+    n_sent = rng.integers(2, 6, nt * _VARIANTS)
+    s_i = rng.integers(0, len(sents), (nt * _VARIANTS, 5))
+    para = rng.random(nt * _VARIANTS) < 0.3
     raw, questions, answers = [], [], []
-    for j in range(nt * _K):
-        t = topics[j // _K]
+    for j in range(nt * _VARIANTS):
+        t = topics[j // _VARIANTS]
         raw.append(qs[q_t[j]].format(topic=t, topic2=topics[other[j, 0]]))
         questions.append(esc(raw[-1]))
         body = [sents[s_i[j, i]].format(topic=t, topic2=topics[other[j, 1 + i % 3]]) for i in range(n_sent[j])]
@@ -151,75 +152,85 @@ def _pools(ctx: Ctx) -> tuple[list[str], list[str], list[str]]:
     return raw, questions, answers
 
 
-def generate(ctx: Ctx) -> list[Table]:
-    """Rows of conversations, chat_messages, messages and user_memories."""
-    rng, st = ctx.rng, ctx.state
-    topics = words("topics")
-    n_conv = ctx.p("conversations.count")
-    s_owner, s_created = st["session_owner"], st["session_created"]
-    n_orph = int(round(ctx.p("conversations.orphan_share") * n_conv)) if len(s_owner) else n_conv
+def _starts(ctx: Ctx, people: People, n_conv: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each conversation's `user_id` text, owner (user index, -1 for an orphan id) and start, ordered by start:
+    most start minutes after a sign-in, the orphans' at any time under ids of users that no longer exist."""
+    rng = ctx.rng
+    login_owner, login_created = people.logins.owner, people.logins.created
+    n_orph = int(round(ctx.p("conversations.orphan_share") * n_conv)) if len(login_owner) else n_conv
     n_real = n_conv - n_orph
-    sess = rng.integers(0, len(s_owner), n_real) if n_real else np.zeros(0, np.int64)
-    start_real = s_created[sess] + rng.exponential(5 * MINUTE, n_real).astype(np.int64)
+    login = rng.integers(0, len(login_owner), n_real) if n_real else np.zeros(0, np.int64)
+    start_real = login_created[login] + rng.exponential(5 * MINUTE, n_real).astype(np.int64)
     ghosts = uuids(rng, max(1, n_orph // 3))
     ghost_of = rng.integers(0, len(ghosts), n_orph)
     start_orph = ctx.start + (rng.random(n_orph) * (ctx.as_of - ctx.start)).astype(np.int64)
-    user_txt = np.concatenate([st["user_ids"][s_owner[sess]], ghosts[ghost_of]]) if n_conv else np.zeros(0, "U36")
-    owner = np.concatenate([s_owner[sess], np.full(n_orph, -1)])
-    limit = ctx.as_of - MINUTE
-    start = np.minimum(np.concatenate([start_real, start_orph]), limit - MINUTE)
+    user_txt = np.concatenate([people.ids[login_owner[login]], ghosts[ghost_of]]) if n_conv else np.zeros(0, "U36")
+    owner = np.concatenate([login_owner[login], np.full(n_orph, -1)])
+    start = np.minimum(np.concatenate([start_real, start_orph]), ctx.as_of - 2 * MINUTE)
     order = np.argsort(start, kind="stable")
-    user_txt, owner, start = user_txt[order], owner[order], start[order]
-    conv_ids = uuids(rng, n_conv)
-    topic = rng.integers(0, len(topics), n_conv)
+    return user_txt[order], owner[order], start[order]
 
-    # Spines: question/answer turns, most conversations short (the services store no system prompt).
+
+def _trees(ctx: Ctx, start: np.ndarray) -> tuple[_Msgs, np.ndarray, int]:
+    """Every message (spines first, then two rounds of branches), each spine's length, and the number of spine
+    messages. Spines: question/answer turns, most conversations short (the services store no system prompt)."""
+    n_conv = len(start)
     if "conversations.length_weights" in ctx.profile:
         length = _empirical_lengths(ctx, n_conv)
     else:
         length = _turn_lengths(ctx, n_conv)
+    zeros = np.zeros(n_conv, np.int64)
     spine = _chain(
-        ctx,
-        0,
-        np.arange(n_conv),
-        np.full(n_conv, -1, dtype=np.int64),
-        np.zeros(n_conv, np.int64),
-        start.copy(),
-        np.ones(n_conv, np.int64),
-        length,
-        np.zeros(n_conv, np.int64),
+        ctx, 0, np.arange(n_conv), np.full(n_conv, -1, dtype=np.int64), zeros, start.copy(), zeros + 1, length, zeros
     )
-    _fit(spine, length, start, limit)
+    _fit(spine, length, start, ctx.as_of - MINUTE)
     m = spine
-    b1 = _branches(ctx, m, len(m.conv), np.arange(len(m.conv)))
-    m = _concat([m, b1])
-    b2 = _branches(ctx, m, len(m.conv), np.arange(len(m.conv) - len(b1.conv), len(m.conv)))
-    m = _concat([m, b2])
-    n_spine = len(spine.conv)
+    first = _branches(ctx, m, len(m.conv), np.arange(len(m.conv)))
+    m = _concat([m, first])
+    second = _branches(ctx, m, len(m.conv), np.arange(len(m.conv) - len(first.conv), len(m.conv)))
+    m = _concat([m, second])
     _faults(ctx, m)
-    total = len(m.conv)
-    ids = uuids(rng, total)
+    return m, length, len(spine.conv)
 
-    # Content from per-topic pools; answers carry the service's sources and metrics (answers.py).
-    # Every random draw happens here; the per-row text is built lazily, chunk by chunk, while COPY runs.
-    raw_questions, questions, answers_pool = _pools(ctx)
-    pool_i = topic[m.conv] * _K + rng.integers(0, _K, total)
-    failed = (m.role == _ASSISTANT) & (rng.random(total) < answers.FAILED_SHARE)
-    sources, meta = answers.columns(
-        ctx, m.role == _ASSISTANT, m.time, np.where(m.parent >= 0, m.time[np.maximum(m.parent, 0)], m.time), failed
-    )
 
-    def content(rows: np.ndarray) -> list[str]:
+@dataclass(frozen=True)
+class _Content:
+    """Each message's text, from per-topic pools: questions, answers, or the service's failure text."""
+
+    role: np.ndarray
+    pool_i: np.ndarray  # index into the pools: topic * _VARIANTS + variant
+    failed: np.ndarray  # a failed generation (an answer)
+    raw_questions: list[str]
+    questions: list[str]  # COPY-escaped
+    answers: list[str]  # COPY-escaped
+
+    def texts(self, rows: np.ndarray) -> list[str]:
+        """The COPY-escaped content of the messages at `rows`."""
         return [
-            questions[p] if r == _USER else answers.FAILED_TEXT if f else answers_pool[p]
-            for r, p, f in zip(m.role[rows].tolist(), pool_i[rows].tolist(), failed[rows].tolist())
+            self.questions[p] if r == _USER else answers.FAILED_TEXT if f else self.answers[p]
+            for r, p, f in zip(self.role[rows].tolist(), self.pool_i[rows].tolist(), self.failed[rows].tolist())
         ]
+
+
+def _content(ctx: Ctx, m: _Msgs, topic: np.ndarray) -> _Content:
+    raw_questions, questions, answer_pool = _pools(ctx)
+    pool_i = topic[m.conv] * _VARIANTS + ctx.rng.integers(0, _VARIANTS, len(m.conv))
+    failed = (m.role == _ASSISTANT) & (ctx.rng.random(len(m.conv)) < answers.FAILED_SHARE)
+    return _Content(m.role, pool_i, failed, raw_questions, questions, answer_pool)
+
+
+def _chat_table(ctx: Ctx, citable: Citable, m: _Msgs, ids, conv_ids, content: _Content) -> Table:
+    """chat_messages; every random draw happens here, the per-row text is built lazily, chunk by chunk, while COPY
+    runs. Answers carry the service's sources and metrics (answers.py)."""
+    total = len(m.conv)
+    asked = np.where(m.parent >= 0, m.time[np.maximum(m.parent, 0)], m.time)
+    sources, meta = answers.columns(ctx, citable, m.role == _ASSISTANT, m.time, asked, content.failed)
 
     def parents(a: int, b: int) -> list[str | None]:
         p = m.parent[a:b]
         return [None if q < 0 else v for q, v in zip(p.tolist(), ids[np.maximum(p, 0)].tolist())]
 
-    chat = Table(
+    return Table(
         "chat_messages",
         ["id", "conversation_id", "parent_id", "role", "content", "sources", "metadata", "created_at"],
         [
@@ -227,51 +238,69 @@ def generate(ctx: Ctx) -> list[Table]:
             Lazy(total, lambda a, b: conv_ids[m.conv[a:b]].tolist()),
             Lazy(total, parents),
             Lazy(total, lambda a, b: [_ROLE[r] for r in m.role[a:b].tolist()]),
-            Lazy(total, lambda a, b: content(np.arange(a, b))),
+            Lazy(total, lambda a, b: content.texts(np.arange(a, b))),
             Lazy(total, sources),
             Lazy(total, meta),
             Lazy(total, lambda a, b: ts(m.time[a:b])),
         ],
     )
 
-    # The web client creates 'New Chat', then renames it to the first question's first 50 characters.
-    first_q = pool_i[group_starts(length)]
+
+def _conversations_table(ctx, conv_ids, user_txt, start, first_question: np.ndarray, content: _Content) -> Table:
+    """The web client creates 'New Chat', then renames it to the first question's first 50 characters."""
+    rng, n_conv = ctx.rng, len(start)
     untitled = rng.random(n_conv) < ctx.p("conversations.untitled_share")
     renamed_at = np.minimum(start + rng.integers(300_000, 3 * US, n_conv), ctx.as_of)
-    titles = ["New Chat" if u else esc(title_of(raw_questions[q])) for u, q in zip(untitled.tolist(), first_q.tolist())]
-    updated = np.where(untitled, start, renamed_at)
+    titles = [
+        "New Chat" if u else esc(title_of(content.raw_questions[q]))
+        for u, q in zip(untitled.tolist(), content.pool_i[first_question].tolist())
+    ]
     conv_meta = np.where(rng.random(n_conv) < NULL_METADATA_SHARE, "null", "{}").tolist()
-    convs = Table(
-        "conversations",
-        ["id", "user_id", "title", "metadata", "created_at", "updated_at"],
-        [
-            conv_ids.tolist(),
-            user_txt.tolist(),
-            titles,
-            conv_meta,
-            ts(start),
-            ts(updated),
-        ],
-    )
-    last_msg = start.copy()
-    np.maximum.at(last_msg, m.conv, m.time)
-    # The Rust API mirrored the linear part of early conversations into `messages`, then stopped.
-    cutoff = _mirror_cutoff(ctx, start)
-    mir = np.flatnonzero(start[m.conv[:n_spine]] < cutoff)
-    mir_ids = uuids(rng, len(mir))
-    messages = Table(
+    columns = [
+        conv_ids.tolist(),
+        user_txt.tolist(),
+        titles,
+        conv_meta,
+        ts(start),
+        ts(np.where(untitled, start, renamed_at)),
+    ]
+    return Table("conversations", ["id", "user_id", "title", "metadata", "created_at", "updated_at"], columns)
+
+
+def _mirror_table(ctx: Ctx, m: _Msgs, n_spine: int, start, conv_ids, content: _Content) -> Table:
+    """The Rust API mirrored the linear part of early conversations into `messages`, then stopped."""
+    mir = np.flatnonzero(start[m.conv[:n_spine]] < _mirror_cutoff(ctx, start))
+    mir_ids = uuids(ctx.rng, len(mir))
+    n = len(mir)
+    return Table(
         "messages",
         ["id", "conversation_id", "role", "content", "metadata", "created_at"],
         [
-            Lazy(len(mir), lambda a, b: mir_ids[a:b].tolist()),
-            Lazy(len(mir), lambda a, b: conv_ids[m.conv[mir[a:b]]].tolist()),
-            Lazy(len(mir), lambda a, b: [_ROLE[r] for r in m.role[mir[a:b]].tolist()]),
-            Lazy(len(mir), lambda a, b: content(mir[a:b])),
-            Lazy(len(mir), lambda a, b: ['{"source": "api"}'] * (b - a)),
-            Lazy(len(mir), lambda a, b: ts(m.time[mir[a:b]])),
+            Lazy(n, lambda a, b: mir_ids[a:b].tolist()),
+            Lazy(n, lambda a, b: conv_ids[m.conv[mir[a:b]]].tolist()),
+            Lazy(n, lambda a, b: [_ROLE[r] for r in m.role[mir[a:b]].tolist()]),
+            Lazy(n, lambda a, b: content.texts(mir[a:b])),
+            Lazy(n, lambda a, b: ['{"source": "api"}'] * (b - a)),
+            Lazy(n, lambda a, b: ts(m.time[mir[a:b]])),
         ],
     )
-    return [convs, chat, messages, _memories(ctx, owner, last_msg, topic)]
+
+
+def generate(ctx: Ctx, people: People, citable: Citable) -> list[Table]:
+    """Rows of conversations, chat_messages, messages and user_memories."""
+    n_conv = ctx.p("conversations.count")
+    user_txt, owner, start = _starts(ctx, people, n_conv)
+    conv_ids = uuids(ctx.rng, n_conv)
+    topic = ctx.rng.integers(0, len(words("topics")), n_conv)
+    m, length, n_spine = _trees(ctx, start)
+    ids = uuids(ctx.rng, len(m.conv))
+    content = _content(ctx, m, topic)
+    chat = _chat_table(ctx, citable, m, ids, conv_ids, content)
+    convs = _conversations_table(ctx, conv_ids, user_txt, start, group_starts(length), content)
+    last_msg = start.copy()
+    np.maximum.at(last_msg, m.conv, m.time)
+    messages = _mirror_table(ctx, m, n_spine, start, conv_ids, content)
+    return [convs, chat, messages, memories.table(ctx, people, owner, last_msg, topic)]
 
 
 def _faults(ctx: Ctx, m: _Msgs) -> None:
@@ -292,53 +321,3 @@ def _faults(ctx: Ctx, m: _Msgs) -> None:
         for r in rng.choice(roots, size=min(n_cyc, len(roots)), replace=False).tolist():
             child = np.flatnonzero(m.parent == r)[0]
             m.parent[r] = child  # root ↔ child: a two-message cycle inside one conversation
-
-
-_MEMORY_STYLES = (
-    "- User prefers concise answers with code examples.",
-    "- User likes step-by-step explanations.",
-    "- User asks for sources and links.",
-    "- User prefers answers in plain language.",
-)
-
-
-def _memories(ctx: Ctx, owner: np.ndarray, updated: np.ndarray, topic: np.ndarray) -> Table:
-    """A memory for a share of the users who chatted, updated at their last conversation."""
-    rng, st = ctx.rng, ctx.state
-    topics = words("topics")
-    real = owner >= 0
-    last = np.full(len(st["user_ids"]), -1, dtype=np.int64)
-    np.maximum.at(last, owner[real], updated[real])
-    fav = np.zeros(len(st["user_ids"]), dtype=np.int64)
-    o, u_t, t = owner[real], updated[real], topic[real]
-    order = np.lexsort((u_t, o))
-    o, t = o[order], t[order]
-    latest = np.flatnonzero(np.r_[o[1:] != o[:-1], True]) if len(o) else np.zeros(0, np.int64)
-    fav[o[latest]] = t[latest]  # the topic of each user's latest conversation
-    chatted = np.flatnonzero(last >= 0)
-    who = chatted[rng.random(len(chatted)) < ctx.p("memories.share")]
-    n = len(who)
-    other = rng.integers(0, len(topics), (n, 3))
-    n_facts = 1 + rng.binomial(4, 0.45, n)
-    style = rng.integers(0, len(_MEMORY_STYLES), n)
-    mem = []
-    for u, o, k, s_ in zip(who.tolist(), other.tolist(), n_facts.tolist(), style.tolist()):
-        facts = [
-            _MEMORY_STYLES[s_],
-            f"- User is interested in {topics[fav[u]]}.",
-            f"- User works with {topics[o[0]]}.",
-            f"- User is learning {topics[o[1]]}.",
-            f"- User asked about {topics[o[2]]} before.",
-        ]
-        mem.append(esc("\n".join(facts[:k])))
-    meta = ["{}"] * n
-    return Table(
-        "user_memories",
-        ["user_id", "memory", "metadata", "updated_at"],
-        [
-            st["user_ids"][who].tolist(),
-            mem,
-            meta,
-            ts(last[who]),
-        ],
-    )

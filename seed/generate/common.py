@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,6 @@ MINUTE = 60 * US
 HOUR = 3600 * US
 DAY = 86400 * US
 WEEK = 7 * DAY
-
-NULL = None  # a missing value in a column list; COPY writes it as \N
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _ALNUM = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", dtype=np.uint8)
@@ -82,13 +80,12 @@ class Lazy(Sequence):
 
 @dataclass
 class Ctx:
-    """What every generator step shares: the profile, the one Generator, the time frame, and earlier steps' results."""
+    """What every generator step shares: the profile, the one Generator and the time frame."""
 
     profile: Profile
     rng: np.random.Generator
     as_of: int  # µs since epoch
     start: int  # µs since epoch: as_of - history_days
-    state: dict[str, Any] = field(default_factory=dict)
 
     def p(self, key: str) -> Any:
         """A profile value by its `section.key`."""

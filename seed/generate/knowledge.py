@@ -3,15 +3,41 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import documents
 from .common import DAY, HOUR, Ctx, Table, esc, exp, pick, stable, ts, ts_or_null, uuids, weekday, words
+from .state import CONTRIBUTOR, Citable, People, Submissions
 
 _RESOURCE = ("text", "url", "pdf", "repo")
 _RESOURCE_W = (0.35, 0.35, 0.2, 0.1)
+_COLUMNS = (
+    "id",
+    "contributor_id",
+    "title",
+    "content",
+    "resource_type",
+    "metadata",
+    "status",
+    "admin_feedback",
+    "reviewed_by",
+    "reviewed_at",
+    "created_at",
+    "updated_at",
+)
 _APPROVED_FEEDBACK = ("Thanks, approved.", "Great resource, added to the knowledge base.", "Approved with minor edits.")
+
+
+@dataclass
+class _Resources:
+    """The submissions' texts, one item per submission (COPY-escaped except `raw_titles`)."""
+
+    raw_titles: list[str]
+    titles: list[str]
+    contents: list[str]
+    metadata: list[str]
 
 
 def _paragraph(rng: np.random.Generator, topic_i: int, n_sent: int) -> str:
@@ -21,99 +47,98 @@ def _paragraph(rng: np.random.Generator, topic_i: int, n_sent: int) -> str:
     return " ".join(sents[i].format(topic=topics[topic_i], topic2=other) for i in chosen)
 
 
-def _submissions(ctx: Ctx) -> Table:
-    rng, st = ctx.rng, ctx.state
-    contributors = np.flatnonzero(st["role"] == 1)
-    admins = np.flatnonzero(st["admin"])
-    n = ctx.p("submissions.count") if len(contributors) and len(admins) else 0
-    topics = words("topics")
-    # Heavy-tailed: a few contributors submit most resources, while they are active.
+def _submitted(ctx: Ctx, people: People, contributors: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Who submitted each resource and when, by time: heavy-tailed (a few contributors submit most resources),
+    while they are active."""
+    rng = ctx.rng
     w = rng.pareto(1.2, len(contributors)) + 0.05
     who = contributors[pick(rng, contributors, n, w)] if n else np.zeros(0, np.int64)
-    lo = st["promoted"][who]
-    hi = np.maximum(lo + HOUR, np.minimum(st["last"][who] + 14 * DAY, ctx.as_of - HOUR))
+    lo = people.promoted[who]
+    hi = np.maximum(lo + HOUR, np.minimum(people.last[who] + 14 * DAY, ctx.as_of - HOUR))
     created = lo + (rng.random(n) * (hi - lo)).astype(np.int64)
     order = np.argsort(created, kind="stable")
-    who, created = who[order], created[order]
-    if "submissions.reviewers" in ctx.profile and n:
-        reviewer_i, reviewed = _empirical_reviews(ctx, len(admins), created)
-    else:
-        reviewer_i, reviewed = _parametric_reviews(ctx, admins, created)
-    reviewer = admins[reviewer_i] if n else np.zeros(0, np.int64)
+    return who[order], created[order]
+
+
+def _outcomes(ctx: Ctx, reviewed: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    """Each submission's status (pending until reviewed, then rejected or approved), whether it is pending, and
+    the admin's feedback (COPY-escaped; always on a rejection, sometimes on an approval)."""
+    rng, n = ctx.rng, len(reviewed)
     pending = reviewed > ctx.as_of
     rejected = ~pending & (rng.random(n) < ctx.p("submissions.rejected_share"))
     status = np.where(pending, "pending", np.where(rejected, "rejected", "approved"))
-    fb_rej = words("rejection_feedback")
-    fb_i = rng.integers(0, len(fb_rej), n)
-    fb_ok = (~pending & ~rejected) & (rng.random(n) < ctx.p("submissions.approved_feedback_share"))
+    rejection_texts = words("rejection_feedback")
+    text_i = rng.integers(0, len(rejection_texts), n)
+    approval_noted = (~pending & ~rejected) & (rng.random(n) < ctx.p("submissions.approved_feedback_share"))
     feedback = [
-        esc(fb_rej[fb_i[i]]) if rejected[i] else (_APPROVED_FEEDBACK[fb_i[i] % 3] if fb_ok[i] else None)
+        esc(rejection_texts[text_i[i]])
+        if rejected[i]
+        else (_APPROVED_FEEDBACK[text_i[i] % 3] if approval_noted[i] else None)
         for i in range(n)
     ]
-    rtype = pick(rng, _RESOURCE, n, _RESOURCE_W)
-    topic = rng.integers(0, len(topics), n)
-    title_k = rng.integers(0, len(documents.TITLES), n)
-    ids = uuids(rng, n)
-    titles, raw_titles, contents, metas = [], [], [], []
-    for i in range(n):
+    return status, pending, feedback
+
+
+def _resources(ctx: Ctx, resource_type: np.ndarray, topic: np.ndarray, title_k: np.ndarray) -> _Resources:
+    """Each submission's title, content (a URL, or paragraphs of its topic) and metadata (tags, source URL)."""
+    rng, topics = ctx.rng, words("topics")
+    out = _Resources([], [], [], [])
+    for i in range(len(topic)):
         t = documents.title(topics[topic[i]], int(title_k[i]))
-        raw_titles.append(t)
+        out.raw_titles.append(t)
         slug = documents.slug(t)
-        kind = _RESOURCE[rtype[i]]
+        kind = _RESOURCE[resource_type[i]]
         url = {
             "url": f"https://docs.example.org/{slug}",
             "repo": f"https://git.example.com/opentier-community/{slug}",
             "pdf": f"https://files.example.net/{slug}.pdf",
         }.get(kind)
-        titles.append(esc(t))
-        contents.append(url if kind == "url" else esc(_paragraph(rng, int(topic[i]), 3 + int(rng.integers(0, 5)))))
+        out.titles.append(esc(t))
+        out.contents.append(url if kind == "url" else esc(_paragraph(rng, int(topic[i]), 3 + int(rng.integers(0, 5)))))
         meta: dict[str, object] = {"tags": documents.slug(topics[topic[i]]).split("-")[:3]}
         if url:
             meta["source_url"] = url
-        metas.append(esc(json.dumps(meta)))
-    rev = np.where(pending, created, reviewed)
-    st.update(
-        sub_ids=ids,
-        sub_created=created,
-        sub_reviewed=reviewed,
-        sub_status=status,
-        sub_who=who,
-        sub_topic=topic,
-        sub_raw_titles=raw_titles,
-        sub_type=rtype,
-        sub_reviewer=reviewer,
-    )
-    return Table(
+        out.metadata.append(esc(json.dumps(meta)))
+    return out
+
+
+def _submissions(ctx: Ctx, people: People) -> tuple[Table, Submissions]:
+    rng = ctx.rng
+    contributors = np.flatnonzero(people.role == CONTRIBUTOR)
+    admins = np.flatnonzero(people.admin)
+    n = ctx.p("submissions.count") if len(contributors) and len(admins) else 0
+    who, created = _submitted(ctx, people, contributors, n)
+    if "submissions.reviewers" in ctx.profile and n:
+        reviewer_i, reviewed = _empirical_reviews(ctx, len(admins), created)
+    else:
+        reviewer_i, reviewed = _parametric_reviews(ctx, admins, created)
+    reviewer = admins[reviewer_i] if n else np.zeros(0, np.int64)
+    status, pending, feedback = _outcomes(ctx, reviewed)
+    resource_type = pick(rng, _RESOURCE, n, _RESOURCE_W)
+    topic = rng.integers(0, len(words("topics")), n)
+    title_k = rng.integers(0, len(documents.TITLES), n)
+    ids = uuids(rng, n)
+    text = _resources(ctx, resource_type, topic, title_k)
+    subs = Submissions(ids, who, created, reviewed, status, reviewer, topic, resource_type, text.raw_titles)
+    table = Table(
         "knowledge_submissions",
-        [
-            "id",
-            "contributor_id",
-            "title",
-            "content",
-            "resource_type",
-            "metadata",
-            "status",
-            "admin_feedback",
-            "reviewed_by",
-            "reviewed_at",
-            "created_at",
-            "updated_at",
-        ],
+        list(_COLUMNS),
         [
             ids.tolist(),
-            st["user_ids"][who].tolist(),
-            titles,
-            contents,
-            [_RESOURCE[r] for r in rtype],
-            metas,
+            people.ids[who].tolist(),
+            text.titles,
+            text.contents,
+            [_RESOURCE[r] for r in resource_type],
+            text.metadata,
             status.tolist(),
             feedback,
-            [None if p else u for p, u in zip(pending, st["user_ids"][reviewer].tolist())],
+            [None if p else u for p, u in zip(pending, people.ids[reviewer].tolist())],
             ts_or_null(reviewed, ~pending),
             ts(created),
-            ts(rev),
+            ts(np.where(pending, created, reviewed)),
         ],
     )
+    return table, subs
 
 
 def _parametric_reviews(ctx: Ctx, admins: np.ndarray, created: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -160,8 +185,8 @@ def _empirical_reviews(ctx: Ctx, n_admins: int, created: np.ndarray) -> tuple[np
     return rank % max(n_admins, 1), created + (hours * HOUR).astype(np.int64)
 
 
-def generate(ctx: Ctx) -> list[Table]:
-    """Rows of knowledge_submissions, documents, document_chunks and ingestion_jobs."""
-    subs = _submissions(ctx)
-    docs, chunks, jobs = documents.generate(ctx)
-    return [subs, docs, chunks, jobs]
+def generate(ctx: Ctx, people: People) -> tuple[list[Table], Citable]:
+    """Rows of knowledge_submissions, documents, document_chunks and ingestion_jobs, and the chunks answers cite."""
+    table, subs = _submissions(ctx, people)
+    docs, chunks, jobs, citable = documents.generate(ctx, people, subs)
+    return [table, docs, chunks, jobs], citable

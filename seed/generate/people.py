@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from . import sessions as session_rows
@@ -23,9 +25,21 @@ from .common import (
     uuids,
     words,
 )
+from .state import ADMIN, CONTRIBUTOR, ROLES, USER, Logins, People
 
-ROLES = ("user", "contributor", "admin")
-USER, CONTRIBUTOR, ADMIN = 0, 1, 2
+_USER_COLUMNS = (
+    "id",
+    "email",
+    "email_verified",
+    "password_hash",
+    "name",
+    "username",
+    "avatar_url",
+    "role",
+    "deleted_at",
+    "created_at",
+    "updated_at",
+)
 _DOMAINS = ("example.com", "example.org", "example.net", "mail.example", "students.example.edu", "corp.example")
 _DOMAIN_W = (0.45, 0.15, 0.12, 0.12, 0.08, 0.08)
 
@@ -142,8 +156,86 @@ def _dedupe(values: list[str]) -> list[str]:
     return out
 
 
-def generate(ctx: Ctx) -> list[Table]:
-    """Rows of users and sessions; leaves the people's arrays in ctx.state for later steps."""
+@dataclass(frozen=True)
+class _Identity:
+    """What a user row shows of a person: e-mail, username, display name, avatar, password hash."""
+
+    emails: list[str]
+    usernames: list[str]
+    names: list[str]
+    no_name: np.ndarray
+    no_username: np.ndarray
+    hash_index: np.ndarray  # into words("bcrypt_hashes")
+    avatars: list[str | None]
+
+
+def _handles(ctx: Ctx, n: int, admin: np.ndarray) -> tuple[list[str], list[str], list[str]]:
+    """E-mail addresses, usernames and display names from the first and last names lists (unique where required)."""
+    rng = ctx.rng
+    first_names, last_names = words("first_names"), words("last_names")
+    fi = rng.integers(0, len(first_names), n)
+    li = rng.integers(0, len(last_names), n)
+    style = rng.integers(0, 4, n)
+    domain = pick(rng, _DOMAINS, n, _DOMAIN_W)
+    num = rng.integers(1, 100, n)
+    emails, usernames, names = [], [], []
+    for i in range(n):
+        given, family = first_names[fi[i]], last_names[li[i]].replace(" ", "")
+        fl, ll = given.lower(), family.lower()
+        local = (f"{fl}.{ll}", f"{fl[0]}{ll}", f"{fl}{num[i]}", f"{fl}_{ll}{num[i]}")[style[i]]
+        emails.append(f"{local}@opentier.example" if admin[i] else f"{local}@{_DOMAINS[domain[i]]}")
+        usernames.append((f"{fl}{ll}", f"{fl}_{ll}", f"{fl}{num[i]}", f"{fl[0]}{ll}{num[i]}")[style[i]])
+        names.append(f"{given} {last_names[li[i]]}")
+    return _dedupe(emails), _dedupe(usernames), names
+
+
+def _avatars(oauth_only, both, github_first, github_ids, avatar_token) -> list[str | None]:
+    """The provider's avatar URL of OAuth-only users (GitHub's if they have it), None for password users."""
+    avatars: list[str | None] = []
+    for i in range(len(oauth_only)):
+        if oauth_only[i] and (both[i] or github_first[i]):
+            avatars.append(f"https://avatars.githubusercontent.com/u/{github_ids[i]}?v=4")
+        elif oauth_only[i]:
+            avatars.append(f"https://lh3.googleusercontent.com/a/ACg8oc{avatar_token[i]:x}=s96-c")
+        else:
+            avatars.append(None)
+    return avatars
+
+
+def _users_table(people: People, who: _Identity) -> Table:
+    updated = np.maximum(np.maximum(people.signup, people.promoted), people.deleted)
+    hashes = words("bcrypt_hashes")
+    return Table(
+        "users",
+        list(_USER_COLUMNS),
+        [
+            people.ids.tolist(),
+            who.emails,
+            bools(~people.unverified),
+            [None if o else hashes[h] for o, h in zip(people.oauth_only, who.hash_index)],
+            [None if x else esc(v) for x, v in zip(who.no_name, who.names)],
+            [None if x or o else v for x, o, v in zip(who.no_username, people.oauth_only, who.usernames)],
+            who.avatars,
+            [ROLES[r] for r in people.role],
+            ts_or_null(people.deleted, people.deleted >= 0),
+            ts(people.signup),
+            ts(updated),
+        ],
+    )
+
+
+def _sessions_table(ctx: Ctx, people: People) -> Table:
+    """Sessions: role snapshot at login; OAuth-only users sign in through their provider."""
+    owner, created = people.logins.owner, people.logins.created
+    promoted = people.promoted[owner]
+    snapshot = np.where(
+        people.admin[owner], ADMIN, np.where((promoted >= 0) & (created >= promoted), CONTRIBUTOR, USER)
+    )
+    return session_rows.table(ctx, people, snapshot)
+
+
+def generate(ctx: Ctx) -> tuple[list[Table], People]:
+    """Rows of users and sessions, and the people every later step builds on."""
     rng, n = ctx.rng, ctx.p("users.count")
     admins = ctx.p("users.admins")
     ids = uuids(rng, n)
@@ -157,85 +249,17 @@ def generate(ctx: Ctx) -> list[Table]:
     np.maximum.at(last, owner, created)
     deleted = _deletions(ctx, admin, last)
     promoted = _promotions(ctx, signup, admin, deleted >= 0, counts, owner, created)
-    role = np.where(admin, ADMIN, np.where(promoted >= 0, CONTRIBUTOR, USER))
-
-    # Identity: names, e-mail, username, auth method.
-    first_names, last_names = words("first_names"), words("last_names")
-    fi = rng.integers(0, len(first_names), n)
-    li = rng.integers(0, len(last_names), n)
-    style = rng.integers(0, 4, n)
-    domain = pick(rng, _DOMAINS, n, _DOMAIN_W)
-    num = rng.integers(1, 100, n)
+    emails, usernames, names = _handles(ctx, n, admin)
     no_name = rng.random(n) < ctx.p("users.no_name_share")
     no_username = rng.random(n) < ctx.p("users.no_username_share")
     both = oauth_only & (rng.random(n) < ctx.p("users.oauth_both_share"))
     github_first = rng.random(n) < 0.55
     linked = ~oauth_only & ~unverified & (rng.random(n) < ctx.p("users.password_linked_share"))
-    hashes = words("bcrypt_hashes")
-    hash_i = rng.integers(0, len(hashes), n)
-    emails, usernames, names = [], [], []
-    for i in range(n):
-        given, family = first_names[fi[i]], last_names[li[i]].replace(" ", "")
-        fl, ll = given.lower(), family.lower()
-        local = (f"{fl}.{ll}", f"{fl[0]}{ll}", f"{fl}{num[i]}", f"{fl}_{ll}{num[i]}")[style[i]]
-        emails.append(f"{local}@opentier.example" if admin[i] else f"{local}@{_DOMAINS[domain[i]]}")
-        usernames.append((f"{fl}{ll}", f"{fl}_{ll}", f"{fl}{num[i]}", f"{fl[0]}{ll}{num[i]}")[style[i]])
-        names.append(f"{given} {last_names[li[i]]}")
-    emails = _dedupe(emails)
-    usernames = _dedupe(usernames)
-    gh_ids = unique_ints(rng, 1_000_000, 190_000_000, n)
-    google_ids = unique_ints(rng, 10**17, 10**18, n)
-    avatar_tok = rng.integers(0, 2**62, size=n)
-    avatars: list[str | None] = []
-    for i in range(n):
-        if oauth_only[i] and (both[i] or github_first[i]):
-            avatars.append(f"https://avatars.githubusercontent.com/u/{gh_ids[i]}?v=4")
-        elif oauth_only[i]:
-            avatars.append(f"https://lh3.googleusercontent.com/a/ACg8oc{avatar_tok[i]:x}=s96-c")
-        else:
-            avatars.append(None)
-    updated = np.maximum(np.maximum(signup, promoted), deleted)
-    users = Table(
-        "users",
-        [
-            "id",
-            "email",
-            "email_verified",
-            "password_hash",
-            "name",
-            "username",
-            "avatar_url",
-            "role",
-            "deleted_at",
-            "created_at",
-            "updated_at",
-        ],
-        [
-            ids.tolist(),
-            emails,
-            bools(~unverified),
-            [None if o else hashes[h] for o, h in zip(oauth_only, hash_i)],
-            [None if x else esc(v) for x, v in zip(no_name, names)],
-            [None if x or o else v for x, o, v in zip(no_username, oauth_only, usernames)],
-            avatars,
-            [ROLES[r] for r in role],
-            ts_or_null(deleted, deleted >= 0),
-            ts(signup),
-            ts(updated),
-        ],
-    )
-
-    # Sessions: role snapshot at login; OAuth-only users sign in through their provider.
-    snap = np.where(
-        admin[owner], ADMIN, np.where((promoted[owner] >= 0) & (created >= promoted[owner]), CONTRIBUTOR, USER)
-    )
-    sessions = session_rows.table(
-        ctx, ids, owner, created, snap, oauth_only[owner], deleted, np.flatnonzero(~oauth_only), signup, last, ROLES
-    )
-    ctx.state.update(
-        user_ids=ids,
+    hash_index = rng.integers(0, len(words("bcrypt_hashes")), n)
+    people = People(
+        ids=ids,
         signup=signup,
-        role=role,
+        role=np.where(admin, ADMIN, np.where(promoted >= 0, CONTRIBUTOR, USER)),
         admin=admin,
         promoted=promoted,
         deleted=deleted,
@@ -245,9 +269,10 @@ def generate(ctx: Ctx) -> list[Table]:
         github_first=github_first,
         unverified=unverified,
         linked=linked,
-        gh_ids=gh_ids,
-        google_ids=google_ids,
-        session_owner=owner,
-        session_created=created,
+        github_ids=unique_ints(rng, 1_000_000, 190_000_000, n),
+        google_ids=unique_ints(rng, 10**17, 10**18, n),
+        logins=Logins(owner, created),
     )
-    return [users, sessions]
+    avatars = _avatars(oauth_only, both, github_first, people.github_ids, rng.integers(0, 2**62, size=n))
+    who = _Identity(emails, usernames, names, no_name, no_username, hash_index, avatars)
+    return [_users_table(people, who), _sessions_table(ctx, people)], people

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .common import DAY, HOUR, MINUTE, Ctx, Table, lognormal_us, pick, tokens, ts, uuids, words
+from .state import ROLES, People
 
 #: The web client's proxy as the API sees it (password sign-ins and refreshes store the TCP peer); it moved
 #: to another address when the stack was redeployed halfway through the history.
@@ -20,6 +21,17 @@ PROXY_ADDRESSES = ("172.18.0.4", "172.18.0.6")
 _UA_W = (6, 10, 9, 8, 5, 3, 3, 5, 7, 6, 2, 5, 3, 2, 0.5, 0.5)
 _MAX_REFRESHES = 3  # refreshes chained on one sign-in at most
 _NEVER = np.iinfo(np.int64).max
+_COLUMNS = (
+    "id",
+    "user_id",
+    "session_token",
+    "expires_at",
+    "role",
+    "ip_address",
+    "user_agent",
+    "created_at",
+    "updated_at",
+)
 
 
 @dataclass
@@ -79,29 +91,19 @@ def _password_changes(ctx: Ctx, rows: _Rows, ttl: int, password_users: np.ndarra
     rows.gone[drop] = np.minimum(rows.gone[drop], t[drop])
 
 
-def table(
-    ctx: Ctx,
-    user_ids: np.ndarray,
-    owner: np.ndarray,
-    created: np.ndarray,
-    snap: np.ndarray,
-    oauth_login: np.ndarray,
-    deleted: np.ndarray,
-    password_users: np.ndarray,
-    signup: np.ndarray,
-    last: np.ndarray,
-    roles: tuple[str, ...],
-) -> Table:
-    """The sessions rows left at as_of (or every row, with `sessions.keep_history`) for the given sign-ins."""
+def _left_at_as_of(ctx: Ctx, people: People, snapshot: np.ndarray, ttl: int) -> tuple[_Rows, np.ndarray]:
+    """Every row the API wrote (sign-ins and refreshes) and the indices of those still there at as_of, by user
+    then time (every row, with `sessions.keep_history`)."""
     rng = ctx.rng
-    ttl = int(ctx.p("sessions.ttl_days") * DAY)
+    owner, created = people.logins.owner, people.logins.created
     m = len(owner)
     out = rng.random(m) < ctx.p("sessions.signout_share")
     signout_at = created + np.minimum(lognormal_us(rng, 40 * MINUTE, 1.2, m), ttl - MINUTE)
     gone = np.where(out, signout_at, _NEVER)
-    rows = _refreshes(ctx, _Rows(owner, created, snap, oauth_login, gone, np.arange(m)), ttl)
-    _password_changes(ctx, rows, ttl, password_users, signup, last)
-    dead = deleted[rows.owner]
+    rows = _refreshes(ctx, _Rows(owner, created, snapshot, people.oauth_only[owner], gone, np.arange(m)), ttl)
+    password_users = np.flatnonzero(~people.oauth_only)
+    _password_changes(ctx, rows, ttl, password_users, people.signup, people.last)
+    dead = people.deleted[rows.owner]
     soft = dead >= 0
     rows.gone[soft] = np.minimum(rows.gone[soft], dead[soft])
     if ctx.p("sessions.keep_history"):
@@ -110,11 +112,19 @@ def table(
         last_cleanup = ctx.as_of - int(rng.integers(0, HOUR))  # DELETE ... WHERE expires_at < now(), every hour
         keep = (rows.gone > ctx.as_of) & (rows.created + ttl >= last_cleanup) & (rows.created <= ctx.as_of)
     idx = np.flatnonzero(keep)
-    idx = idx[np.lexsort((rows.created[idx], rows.owner[idx]))]
+    return rows, idx[np.lexsort((rows.created[idx], rows.owner[idx]))]
+
+
+def table(ctx: Ctx, people: People, snapshot: np.ndarray) -> Table:
+    """The sessions rows left at as_of (or every row, with `sessions.keep_history`) for the people's sign-ins,
+    `snapshot` being each sign-in's role (index into ROLES)."""
+    rng = ctx.rng
+    ttl = int(ctx.p("sessions.ttl_days") * DAY)
+    rows, idx = _left_at_as_of(ctx, people, snapshot, ttl)
     n = len(idx)
     o, c, oa = rows.owner[idx], rows.created[idx], rows.oauth[idx]
     ua = words("user_agents")
-    home_ua = pick(rng, ua, len(user_ids), _UA_W)
+    home_ua = pick(rng, ua, len(people.ids), _UA_W)
     other_ua = pick(rng, ua, n, _UA_W)
     keep_ua = rng.random(n) < 0.85
     midpoint = ctx.start + (ctx.as_of - ctx.start) // 2
@@ -123,29 +133,19 @@ def table(
     tok = tokens(rng, n, 64)
     if len(np.unique(tok)) != n:  # 62**64 possibilities: never in practice, but the column is UNIQUE
         raise RuntimeError("random token collision")
-    created_s = ts(c)
+    created_text = ts(c)
     return Table(
         "sessions",
-        [
-            "id",
-            "user_id",
-            "session_token",
-            "expires_at",
-            "role",
-            "ip_address",
-            "user_agent",
-            "created_at",
-            "updated_at",
-        ],
+        list(_COLUMNS),
         [
             uuids(rng, n).tolist(),
-            user_ids[o].tolist(),
+            people.ids[o].tolist(),
             tok.tolist(),
             ts(c + ttl),
-            [roles[r] for r in rows.role[idx].tolist()],
+            [ROLES[r] for r in rows.role[idx].tolist()],
             ip,
             agent,
-            created_s,
-            created_s,
+            created_text,
+            created_text,
         ],
     )

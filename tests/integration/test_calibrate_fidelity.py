@@ -29,12 +29,12 @@ SOURCES = [
 @pytest.fixture(scope="module", params=SOURCES)
 def source(request, pg):
     """A source database seeded from `demo` or a test profile far from it (seed 42)."""
-    import seed
+    from opentier_explore import seeding
 
     name = f"src_{request.param}"
     url = pg.create_db(name)
     migrate.up(url)
-    seed.run(url, profile=profile_path(request.param), seed=42, truncate=False, progress=False)
+    seeding.run(url, profile=profile_path(request.param), seed=42, truncate=False, progress=False)
     yield request.param, url
     pg.drop_db(name)
 

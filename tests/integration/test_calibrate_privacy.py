@@ -20,11 +20,11 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 @pytest.fixture(scope="module")
 def boom_url(pg):
-    import seed
+    from opentier_explore import seeding
 
     url = pg.create_db("priv_boom")
     migrate.up(url)
-    seed.run(url, profile=profile_path("boom"), seed=42, truncate=False, progress=False)
+    seeding.run(url, profile=profile_path("boom"), seed=42, truncate=False, progress=False)
     yield url
     pg.drop_db("priv_boom")
 

@@ -8,8 +8,7 @@ import psycopg
 import pytest
 from _catalog import catalog
 
-import seed
-from opentier_explore import migrate
+from opentier_explore import migrate, seeding
 from seed.generate import TABLES
 
 
@@ -33,7 +32,7 @@ def seeded_twice(pg, tiny_template):
     for name, s in (("det_tiny_42", 42), ("det_tiny_7", 7)):
         url = pg.create_db(name)
         migrate.up(url)
-        seed.run(url, profile="tiny", seed=s, progress=False)
+        seeding.run(url, profile="tiny", seed=s, progress=False)
         urls[s] = url
     yield pg.url(tiny_template), urls[42], urls[7]
     for name in ("det_tiny_42", "det_tiny_7"):
@@ -56,16 +55,20 @@ def test_seeding_leaves_the_migrated_schema_exactly(seeded_twice, migrated_url):
     seeded = catalog(first)
     fresh = catalog(migrated_url)
     for part in ("columns", "constraints"):
-        seeded[part] = {k: v for k, v in seeded[part].items() if (k if isinstance(k, str) else k[0]) != seed.LEDGER}
-    seeded["indexes"] = {k: v for k, v in seeded["indexes"].items() if not k.startswith(seed.LEDGER)}
-    seeded["types"] = [t for t in seeded["types"] if t not in (seed.LEDGER, "_" + seed.LEDGER)]  # row and array types
+        seeded[part] = {k: v for k, v in seeded[part].items() if (k if isinstance(k, str) else k[0]) != seeding.LEDGER}
+    seeded["indexes"] = {k: v for k, v in seeded["indexes"].items() if not k.startswith(seeding.LEDGER)}
+    seeded["types"] = [
+        t for t in seeded["types"] if t not in (seeding.LEDGER, "_" + seeding.LEDGER)
+    ]  # row and array types
     assert seeded == fresh
     with psycopg.connect(first) as c1, psycopg.connect(migrated_url) as c2:
         q = """SELECT c.relname, k.conname, k.contype::text, pg_get_constraintdef(k.oid), k.convalidated
                  FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
                 WHERE c.relnamespace = 'public'::regnamespace AND c.relname <> %s ORDER BY 1, 2"""
-        assert c1.execute(q, (seed.LEDGER,)).fetchall() == c2.execute(q, (seed.LEDGER,)).fetchall()  # NOT NULL too
+        assert (
+            c1.execute(q, (seeding.LEDGER,)).fetchall() == c2.execute(q, (seeding.LEDGER,)).fetchall()
+        )  # NOT NULL too
         q = """SELECT ic.relname, i.indisunique, i.indisprimary, i.indisvalid, i.indisready
                  FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
                 WHERE ic.relnamespace = 'public'::regnamespace AND ic.relname NOT LIKE %s ORDER BY 1"""
-        assert c1.execute(q, (seed.LEDGER + "%",)).fetchall() == c2.execute(q, (seed.LEDGER + "%",)).fetchall()
+        assert c1.execute(q, (seeding.LEDGER + "%",)).fetchall() == c2.execute(q, (seeding.LEDGER + "%",)).fetchall()

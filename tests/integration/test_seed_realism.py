@@ -10,8 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-import seed
-from opentier_explore import migrate
+from opentier_explore import migrate, seeding
 from seed import profile
 
 TTL = dt.timedelta(hours=168)
@@ -26,7 +25,7 @@ def db(request, pg, tiny_template):
     else:
         url = pg.create_db(name)
         migrate.up(url)
-        seed.run(url, profile="demo", seed=42, progress=False)
+        seeding.run(url, profile="demo", seed=42, progress=False)
     with psycopg.connect(url, autocommit=True) as conn:
         yield profile.load(request.param), conn
     pg.drop_db(name)
@@ -293,7 +292,7 @@ def test_a_profile_may_keep_the_full_login_history(pg, tmp_path: Path):
     url = pg.create_db("real_archive")
     try:
         migrate.up(url)
-        seed.run(url, profile=str(path), seed=42, progress=False)
+        seeding.run(url, profile=str(path), seed=42, progress=False)
         as_of = profile.load("tiny").as_of
         with psycopg.connect(url) as conn:
             first, n = conn.execute("SELECT min(created_at), count(*) FROM sessions").fetchone()

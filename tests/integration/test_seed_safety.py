@@ -111,7 +111,7 @@ def test_a_users_copy_of_a_profile_seeds(pg, tmp_path):
         migrate.up(url)
         path = tmp_path / "mine.toml"
         path.write_text((PROFILES / "tiny.toml").read_text().replace("count = 200", "count = 120", 1))
-        result = seed_cli(url, "--profile", str(path), "--seed", "3", module="seed")  # python -m seed
+        result = seed_cli(url, "--profile", str(path), "--seed", "3", module="opentier_explore")
         assert result.returncode == 0, result.stderr
         assert "users" in result.stdout and "120" in result.stdout
         assert state(url)["users"] == 120
@@ -236,10 +236,10 @@ def test_a_seeded_database_emptied_by_hand_seeds_again(pg, tiny_template):
 
 def test_running_out_of_memory_is_one_sentence_and_rolls_everything_back(pg, monkeypatch):
     """A profile too large for the machine: numpy's MemoryError mid-way becomes a SeedError; nothing changed."""
-    import seed
+    from opentier_explore import seeding
     from opentier_explore.errors import SeedError
 
-    run_module = sys.modules["seed.run"]
+    run_module = sys.modules["opentier_explore.seeding.writer"]
     real = run_module.iter_tables
 
     def two_tables_then_out_of_memory(prof, seed_value):
@@ -254,7 +254,7 @@ def test_running_out_of_memory_is_one_sentence_and_rolls_everything_back(pg, mon
         before, schema = state(url), catalog(url)
         monkeypatch.setattr(run_module, "iter_tables", two_tables_then_out_of_memory)
         with pytest.raises(SeedError, match="too large for this machine's memory, nothing was changed"):
-            seed.run(url, profile="tiny", progress=False)
+            seeding.run(url, profile="tiny", progress=False)
         assert state(url) == before and catalog(url) == schema
     finally:
         pg.drop_db("seed_oom")

@@ -26,12 +26,11 @@ SLOW = "(SELECT slow_true(1.5))"  # an InitPlan: the load's query sleeps once, h
 @pytest.fixture(scope="module")
 def urls(replica):
     """(primary URL, standby URL) of a migrated database seeded with `tiny`, with the conflict bait in place."""
-    import seed
-    from opentier_explore import migrate
+    from opentier_explore import migrate, seeding
 
     primary, standby = replica.create_db("hs_tiny")
     migrate.up(primary)
-    seed.run(primary, profile="tiny", seed=42, truncate=False, progress=False)
+    seeding.run(primary, profile="tiny", seed=42, truncate=False, progress=False)
     with psycopg.connect(primary, autocommit=True) as conn:
         # test-only objects, made on the primary: the standby only reads them
         conn.execute("CREATE TABLE bait (id int)")

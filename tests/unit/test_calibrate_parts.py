@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from opentier_explore.calibrate import release
-from opentier_explore.errors import SeedError
 from opentier_explore.fidelity import compare
 from seed import distributions, profile
+from seed.errors import ProfileError
 
 TINY = (profile.PROFILES_DIR / "tiny.toml").read_text()
 
@@ -73,12 +73,12 @@ def test_distributions_parse():
     ],
 )
 def test_bad_distributions_are_named(section, line, key):
-    with pytest.raises(SeedError, match=key):
+    with pytest.raises(ProfileError, match=key):
         profile.parse(TINY.replace(section, section + line, 1))
 
 
 def test_bad_reviewer_quantiles_are_named():
-    with pytest.raises(SeedError, match="submissions.reviewers"):
+    with pytest.raises(ProfileError, match="submissions.reviewers"):
         profile.parse(TINY + "\n[[submissions.reviewers]]\nshare = 1\nlatency_hours = [[0.9, 1.0], [0.1, 10.0]]\n")
 
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from opentier_explore.errors import SeedError
 from seed import profile
+from seed.errors import ProfileError
 
 TINY_TEXT = (profile.PROFILES_DIR / "tiny.toml").read_text()
 
@@ -59,7 +59,7 @@ def test_builtin_names():
 )
 def test_bad_values_name_the_key(old, new, key):
     assert old in TINY_TEXT
-    with pytest.raises(SeedError) as err:
+    with pytest.raises(ProfileError) as err:
         profile.parse(TINY_TEXT.replace(old, new, 1), "test")
     message = str(err.value)
     assert key in message and message.endswith(".") and "\n" not in message
@@ -67,20 +67,20 @@ def test_bad_values_name_the_key(old, new, key):
 
 def test_shares_that_cannot_add_up_are_refused():
     text = TINY_TEXT.replace("one_time_share = 0.35", "one_time_share = 0.95", 1)
-    with pytest.raises(SeedError, match="sessions.one_time_share"):
+    with pytest.raises(ProfileError, match="sessions.one_time_share"):
         profile.parse(text, "test")
 
 
 def test_a_file_that_is_not_text_is_one_sentence(tmp_path):
     path = tmp_path / "binary.toml"
     path.write_bytes(b"\xff\xfe\x00garbage")
-    with pytest.raises(SeedError, match="is not UTF-8 text") as err:
+    with pytest.raises(ProfileError, match="is not UTF-8 text") as err:
         profile.load(str(path))
     assert "permissions" not in str(err.value)
 
 
 def test_broken_toml_is_one_sentence():
-    with pytest.raises(SeedError, match="not valid TOML"):
+    with pytest.raises(ProfileError, match="not valid TOML"):
         profile.parse("name = ", "test")
 
 
@@ -88,9 +88,9 @@ def test_a_path_to_a_users_copy(tmp_path):
     path = tmp_path / "mine.toml"
     path.write_text(TINY_TEXT.replace("count = 200", "count = 50", 1))
     assert profile.load(str(path))["users.count"] == 50
-    with pytest.raises(SeedError, match="does not exist"):
+    with pytest.raises(ProfileError, match="does not exist"):
         profile.load(str(tmp_path / "nope.toml"))
-    with pytest.raises(SeedError, match="Unknown profile 'nope'"):
+    with pytest.raises(ProfileError, match="Unknown profile 'nope'"):
         profile.load("nope")
 
 

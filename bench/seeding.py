@@ -1,6 +1,6 @@
 """Seeding benchmark: the seeder vs the physical limit (COPY of the same rows) vs a hand-written row-by-row script.
 
-Run: `.venv/bin/python bench/seed.py [--profiles tiny demo large] [--repeat 3] [--sample 2000]`.
+Run: `.venv/bin/python -m bench.seeding [--profiles tiny demo large] [--repeat 3] [--sample 2000]`.
 Uses a throw-away embedded PostgreSQL; writes the `## Seeding` section of bench/RESULTS.md (other sections kept).
 """
 
@@ -25,13 +25,11 @@ from pathlib import Path
 
 import psycopg
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from opentier_explore import migrate, seeding, server
+from opentier_explore.seeding import rebuild as rebuilds
+from seed.generate import TABLES
 
-import seed  # noqa: E402
-from opentier_explore import migrate, server  # noqa: E402
-from seed import copy as copy_mod  # noqa: E402
-from seed.generate import TABLES  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 
@@ -81,8 +79,8 @@ def load_dump(url: str, data: dict[str, bytes], rebuild: bool) -> None:
         items = []
         if rebuild:
             conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
-            items = copy_mod.rebuildable(conn, TABLES)
-            copy_mod.drop(conn, items)
+            items = rebuilds.rebuildable(conn, TABLES)
+            rebuilds.drop(conn, items)
         with conn.cursor() as cur:
             for t in TABLES:
                 with cur.copy(f'COPY "{t}" FROM STDIN (FORMAT binary)') as cp:
@@ -308,7 +306,7 @@ def main() -> int:
             seed_s = []
             for i in range(repeat):
                 url = srv.fresh(f"b_{prof}_{i}")
-                seed_s.append(timed(seed.run, url, profile=prof, seed=42, progress=False))
+                seed_s.append(timed(seeding.run, url, profile=prof, seed=42, progress=False))
             url = srv.fresh(f"b_{prof}_cli")
             env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
             t = time.perf_counter()
@@ -356,7 +354,7 @@ def main() -> int:
     free = "\n".join("    " + line for line in m["free"].splitlines())
     section = f"""## Seeding
 
-Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `bench/seed.py` (seed 42, embedded PostgreSQL 18,
+Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `bench/seeding.py` (seed 42, embedded PostgreSQL 18,
 median of {args.repeat} runs; `large` once). Machine: {m["nproc"]} CPUs (`nproc`), {m["cpu"]}, Python {m["python"]};
 load average {load_before} before and {load_after} after (the 2 cores run both the benchmark and
 the server, so absolute times vary by about ±15 % between runs; compare the ratios).
@@ -370,7 +368,7 @@ the server, so absolute times vary by about ±15 % between runs; compare the rat
 
 {chr(10).join(verdict)}
 
-- **seed**: `seed.run(url, profile=…)` in-process on a fresh migrated database: generation (numpy), COPY and
+- **seed**: `opentier_explore.seeding.run(url, profile=…)` in-process on a fresh migrated database: generation (numpy), COPY and
   index rebuilds, ANALYZE, one transaction. **CLI seed**: `opentier-explore seed --profile …` as a subprocess, interpreter
   start-up and imports included.
 - **COPY same rows**: the seeded tables dumped with `COPY … TO STDOUT (FORMAT binary)` and loaded back with binary

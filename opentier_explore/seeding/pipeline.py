@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 from psycopg.copy import QueuedLibpqWriter
 
-from . import copy as copy_mod
-from .generate.common import Table
+from seed import copy as copy_mod
+from seed.generate.common import Table
 
 if TYPE_CHECKING:
     import psycopg

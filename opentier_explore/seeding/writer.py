@@ -1,0 +1,102 @@
+"""Seeding a database: checks, one transaction, COPY, and the kit's record of what it seeded."""
+
+from __future__ import annotations
+
+import sys
+
+import psycopg
+
+from seed import profile as profile_mod
+from seed.errors import ProfileError
+from seed.generate import TABLES, iter_tables
+
+from .. import db
+from ..errors import NotMigrated, SeedError
+from . import ledger, rebuild
+from .pipeline import Pipeline
+
+
+def load_profile(name_or_path: str) -> profile_mod.Profile:
+    """A built-in profile by name or a profile file by path; SeedError in one sentence if it is not usable."""
+    try:
+        return profile_mod.load(name_or_path)
+    except ProfileError as exc:
+        raise SeedError(str(exc)) from None
+
+
+def run(
+    url: str | None = None,
+    *,
+    profile: str = "tiny",
+    seed: int = 42,
+    truncate: bool = False,
+    progress: bool | None = None,
+) -> dict[str, int]:
+    """Fill a migrated database with the profile's synthetic data in one transaction; returns rows per table."""
+    prof = load_profile(profile)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise SeedError(f"The seed must be a whole number between 0 and 2**63 - 1, not {seed!r}.")
+    if progress is None:
+        progress = sys.stderr.isatty()
+    url = db.resolve_url(url)
+    where = db.mask_url(url)
+    from .. import migrate
+
+    with db.connection(url) as conn:
+        try:
+            migrate.require_migrated(conn, doing="seed")
+        except NotMigrated as exc:
+            raise SeedError(str(exc)) from None
+        try:
+            counts = _seed_in_transaction(conn, prof, seed, truncate, progress, where)
+        except MemoryError:  # numpy could not allocate the profile's arrays; the connection closes, rolling back
+            raise SeedError(
+                f"Profile {prof.name!r} is too large for this machine's memory, nothing was changed: "
+                f"lower its sizes (users.count, conversations.count, …) in the profile file."
+            ) from None
+        except psycopg.errors.LockNotAvailable:
+            raise SeedError(
+                f"Another session is using the tables of the database at {where}: close it and seed again."
+            ) from None
+        except psycopg.Error as exc:
+            raise SeedError(
+                f"Seeding the database at {where} failed and was rolled back, nothing changed "
+                f"({db.driver_message(exc)})."
+            ) from None
+    return counts
+
+
+def _seed_in_transaction(
+    conn: psycopg.Connection, prof: profile_mod.Profile, seed: int, truncate: bool, progress: bool, where: str
+) -> dict[str, int]:
+    """Lock the tables, check them, load, record the seeding, commit."""
+    conn.execute("SET LOCAL lock_timeout = '15s'")
+    conn.execute("LOCK TABLE " + ", ".join(f'"{t}"' for t in TABLES) + " IN ACCESS EXCLUSIVE MODE")
+    ledger.check_target(conn, where, truncate)
+    counts = _load(conn, prof, seed, progress)
+    ledger.record(conn, prof, seed, counts)
+    conn.commit()
+    return counts
+
+
+def _load(conn: psycopg.Connection, prof: profile_mod.Profile, seed: int, progress: bool) -> dict[str, int]:
+    """Drop the tables' keys, indexes and foreign keys; COPY each table as it is generated, rebuild its keys and
+    indexes and analyze it right after (on a worker thread, overlapping the next table's generation); re-add the
+    foreign keys."""
+    conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    items = rebuild.rebuildable(conn, TABLES)
+    rebuild.drop(conn, items)
+    counts: dict[str, int] = {}
+    work = Pipeline(conn, progress)
+    try:
+        for table in iter_tables(prof, seed):
+            # ANALYZE too: the first queries on a freshly seeded database would otherwise plan without statistics.
+            then = [i.create_sql() for i in items if i.table == table.name and i.kind != "fk"]
+            work.copy(table, then=then + [f'ANALYZE "{table.name}"'])
+            counts[table.name] = len(table)
+        work.execute([i.create_sql() for i in items if i.kind == "fk"], "foreign keys")
+        work.finish()
+    except BaseException:
+        work.abort()
+        raise
+    return counts
