@@ -229,10 +229,10 @@ def reading(engine: sqlalchemy.Engine, settings: Mapping[str, str] | None = None
         conn.exec_driver_sql("SET TRANSACTION READ ONLY")
         for name, value in (settings or {}).items():
             conn.execute(sqlalchemy.text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
-        try:
-            yield conn
-        finally:
-            conn.rollback()
+        yield conn
+        # Only after success: after a failure (a standby's cancel, a lost connection) closing the connection
+        # discards the transaction, and the failure itself is what the caller (and the snapshot retry) must see.
+        conn.rollback()
 
 
 def read_rows(
