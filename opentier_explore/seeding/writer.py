@@ -10,7 +10,7 @@ from seed import profile as profile_mod
 from seed.errors import ProfileError
 from seed.generate import TABLES, iter_tables
 
-from .. import db
+from .. import db, server
 from ..errors import NotMigrated, SeedError
 from . import ledger, rebuild
 from .pipeline import Pipeline
@@ -38,7 +38,7 @@ def run(
         raise SeedError(f"The seed must be a whole number between 0 and 2**63 - 1, not {seed!r}.")
     if progress is None:
         progress = sys.stderr.isatty()
-    url = db.resolve_url(url)
+    url = db.resolve_url(url) or server.start()
     where = db.mask_url(url)
     from .. import migrate
 
