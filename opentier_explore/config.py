@@ -69,3 +69,7 @@ def database_url_from_env() -> str | None:
     """`$DATABASE_URL` if set and not blank."""
     value = os.environ.get(DATABASE_URL_ENV, "").strip()
     return value or None
+
+
+#: work_mem for the recursive tree walks (the tree metrics, calibration): each level hashes the edges once.
+TREE_WORK_MEM = "256MB"

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import config
 from .entries import Entries
 from .frame import Frame, capped, histogram, row, stat
 from .release import Stat, merge_small
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
 
 MAX_LEN = 200  # main-path lengths at or beyond this share the last cell
 SLICES = 100  # slices of the history for the mirror's cut-off
-WORK_MEM = "256MB"  # as the tree metrics: the recursive walk hashes the edges once per level
 
 _CONVS = "{convs}"
 _MSGS = """(SELECT m.* FROM (SELECT m.*, row_number() OVER (PARTITION BY c.user_id ORDER BY m.created_at, m.id) AS _rn
@@ -89,7 +89,7 @@ def measure(conn: psycopg.Connection, schema: Schema, frame: Frame) -> dict[str,
     p = frame.params()
     convs, msgs = _sources(frame)
     cap = frame.cap or 1
-    conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+    conn.execute(f"SET LOCAL work_mem = '{config.TREE_WORK_MEM}'")
     tree = schema.has("chat_messages", "parent_id")
     lengths = (_LENGTHS_TREE if tree else _LENGTHS_FLAT).format(msgs=msgs, max_len=MAX_LEN)
     lengths_hist = histogram(conn, lengths, p, MAX_LEN)

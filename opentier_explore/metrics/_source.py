@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import db
 from ..errors import ConfigError, SchemaError
 
 Source = Any  # sqlalchemy.Engine | Mapping[str, pandas.DataFrame]
@@ -66,17 +67,7 @@ def query(
     engine, sql: str, params: Mapping[str, Any] | None = None, settings: Mapping[str, str] | None = None
 ) -> pd.DataFrame:
     """The result of `sql` as a DataFrame, in a read-only transaction (with `settings` SET LOCAL for it alone)."""
-    import sqlalchemy
-
-    with engine.connect() as conn:
-        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
-        for name, value in (settings or {}).items():
-            conn.execute(sqlalchemy.text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
-        result = conn.execute(sqlalchemy.text(sql), dict(params or {}))
-        rows = result.all()
-        cols = list(result.keys())
-        conn.rollback()
-    return pd.DataFrame.from_records(rows, columns=cols)
+    return db.read_frame(engine, sql, params, settings)
 
 
 def one_row(

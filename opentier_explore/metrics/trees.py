@@ -26,6 +26,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from .. import config
 from ..snapshots import consistent
 from . import _edges, _keys, _source
 from ._metric import Metric
@@ -46,7 +47,7 @@ def conversation_trees(src: _source.Source) -> pd.DataFrame:
     """Per conversation: n_messages, n_roots, max_depth, n_leaves, n_branch_points, max_children (module docstring)."""
     if _source.is_engine(src):
         sql = _TREES_SQL.replace("{edges}", _edges.edges_sql(src, "conversation_trees"))
-        return _trees_frame(_source.query(src, sql, settings={"work_mem": WORK_MEM}))
+        return _trees_frame(_source.query(src, sql, settings={"work_mem": config.TREE_WORK_MEM}))
     walk = _Walk(_edges.edges_frame(src, "conversation_trees"))
     return walk.trees()
 
@@ -56,7 +57,7 @@ def tree_faults(src: _source.Source) -> pd.DataFrame:
     """One row per faulty message: message_id, conversation_id, fault (cross_conversation_parent, missing_parent or cycle)."""
     if _source.is_engine(src):
         sql = _FAULTS_SQL.replace("{edges}", _edges.edges_sql(src, "tree_faults"))
-        return _faults_frame(_source.query(src, sql, settings={"work_mem": WORK_MEM}))
+        return _faults_frame(_source.query(src, sql, settings={"work_mem": config.TREE_WORK_MEM}))
     walk = _Walk(_edges.edges_frame(src, "tree_faults"))
     return walk.faults()
 
@@ -66,7 +67,7 @@ def message_depths(src: _source.Source) -> pd.Series:
     """Depth of every message that reaches a root (Int64, <NA> otherwise): indexed like chat_messages for frames, by id for an Engine."""
     if _source.is_engine(src):
         sql = _DEPTHS_SQL.replace("{edges}", _edges.edges_sql(src, "message_depths"))
-        return _depths_series(_source.query(src, sql, settings={"work_mem": WORK_MEM}))
+        return _depths_series(_source.query(src, sql, settings={"work_mem": config.TREE_WORK_MEM}))
     walk = _Walk(_edges.edges_frame(src, "message_depths"))
     depth = pd.array(np.where(walk.rooted, walk.dist + 1, 0), dtype="Int64")
     depth[~walk.rooted] = pd.NA
@@ -96,7 +97,6 @@ def tree_summary(src: _source.Source | pd.DataFrame) -> pd.Series:
 # ---- in PostgreSQL: one statement per result -----------------------------------------------------------
 #: work_mem for the tree queries: the recursive walk hashes the (id, parent_id, conversation_id) triples
 #: once per tree level, which must fit in memory to stay fast (bench/RESULTS.md); SET LOCAL, this transaction only.
-WORK_MEM = "256MB"
 
 _TREES_SQL = """
 WITH RECURSIVE e AS MATERIALIZED (SELECT id, parent_id, conversation_id FROM {edges} AS m),

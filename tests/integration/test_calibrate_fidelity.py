@@ -7,9 +7,6 @@ from twin_sources import profile_path
 
 from opentier_explore import calibrate, fidelity, migrate, twin
 
-pytestmark = pytest.mark.integration
-
-
 _OPEN = "known gap, see the report of issue 11: "
 SOURCES = [
     "demo",

@@ -13,8 +13,6 @@ from twin_sources import profile_path, to_feb2026
 from opentier_explore import calibrate, migrate, twin
 from seed import profile
 
-pytestmark = pytest.mark.integration
-
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 

@@ -12,8 +12,6 @@ import pytest
 from opentier_explore import connect, load_all, metrics
 from opentier_explore.errors import SchemaError
 
-pytestmark = pytest.mark.integration
-
 
 def _db(pg, name: str, insert) -> str:
     from opentier_explore import migrate
