@@ -1,18 +1,39 @@
 """The notebooks' pytest set-up, kept out of notebooks/ so the analysts' folder holds notebooks only.
 
 nbval runs the notebooks last, against a throw-away local database seeded with the demo profile, seed 42;
-the browser test reuses that same database.
+the browser test reuses that same database. The kit's own local state (`$OPENTIER_HOME`: the embedded server
+notebook 04 and `twin.make_twin` put twins on) is a temporary directory for the session, never the project's.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 
 _stack = ExitStack()
 _demo: list[str] = []
 _kernels_pointed: list[bool] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The session's own kit home: the local server is started there on demand (by make_twin) and deleted after."""
+    from opentier_explore import config as kit_config
+
+    home = Path(tempfile.mkdtemp(prefix="otkh-"))
+    os.environ[kit_config.HOME_ENV] = str(home)
+    _stack.callback(shutil.rmtree, home, ignore_errors=True)
+    _stack.callback(_stop_local_server, home / "pgdata")
+
+
+def _stop_local_server(pgdata: Path) -> None:
+    from opentier_explore import server
+
+    server.stop(pgdata)
 
 
 def _is_notebook_item(item: pytest.Item) -> bool:

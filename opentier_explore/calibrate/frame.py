@@ -18,7 +18,7 @@ _DAY = dt.timedelta(days=1)
 
 @dataclass(frozen=True)
 class Frame:
-    """`as_of` (midnight after the latest activity), `latest` (never released), the history and the row cap."""
+    """`as_of` (the first midnight at or after the latest activity), `latest` (never released), the history and the row cap."""
 
     as_of: dt.datetime
     latest: dt.datetime
@@ -63,6 +63,14 @@ def stat(values: tuple[float, ...], sensitivity: float) -> Stat:
     return Stat(values, sensitivity)
 
 
+def midnight_at_or_after(latest: dt.datetime) -> dt.datetime:
+    """The first midnight (UTC) at or after `latest`: the source's `as_of`."""
+    # Generators (the kit's too) clamp their latest events to as_of itself: a day more would put a whole extra day
+    # into the twin's last, partial week (boom: 186 weekly actives against the source's 99).
+    midnight = dt.datetime.combine(latest.astimezone(dt.UTC).date(), dt.time(), dt.UTC)
+    return midnight if midnight == latest else midnight + _DAY
+
+
 def read_frame(conn: psycopg.Connection, schema: Schema, cap: int | None) -> Frame | None:
     """The source's frame, or None when it holds no users."""
     parts = ["SELECT max(created_at) AS t, min(created_at) AS f FROM users"]
@@ -73,6 +81,6 @@ def read_frame(conn: psycopg.Connection, schema: Schema, cap: int | None) -> Fra
     if latest is None or first is None:
         return None
     latest, first = latest.astimezone(dt.UTC), first.astimezone(dt.UTC)
-    as_of = dt.datetime.combine(latest.date(), dt.time(), dt.UTC) + _DAY
+    as_of = midnight_at_or_after(latest)
     days = max(14, min(3650, math.ceil((as_of - first) / _DAY)))
     return Frame(as_of, latest, days, cap)

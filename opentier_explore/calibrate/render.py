@@ -75,7 +75,7 @@ def render(out: Entries, frame_as_of: dt.datetime, history_days: int) -> str:
         *_listing(out, SUPPRESSED, "Suppressed, fewer than K behind them (the demo profile's values)"),
         *_listing(out, UNUSED, "Superseded by an empirical distribution (the demo profile's values, unused)"),
         'name = "calibrated"',
-        f"as_of = {frame_as_of.strftime('%Y-%m-%dT%H:%M:%SZ')}    # the day after the latest activity",
+        f"as_of = {frame_as_of.strftime('%Y-%m-%dT%H:%M:%SZ')}    # the first midnight at or after the latest activity",
         f"history_days = {history_days}    # as_of − the first sign-up, in whole days",
         "",
     ]

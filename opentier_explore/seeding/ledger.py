@@ -76,10 +76,15 @@ def check_target(conn: psycopg.Connection, where: str, truncate: bool) -> None:
     conn.execute(f"DELETE FROM {LEDGER}")
 
 
+def profile_digest(prof: Profile) -> str:
+    """The digest of a profile's settings that the seeding record holds."""
+    return hashlib.sha256(json.dumps(dict(prof), default=str, sort_keys=True).encode()).hexdigest()
+
+
 def record(conn: psycopg.Connection, prof: Profile, seed: int, counts: dict[str, int]) -> None:
     """Write the record of this seeding (inside the seeding transaction)."""
     conn.execute(_LEDGER_DDL)
-    digest = hashlib.sha256(json.dumps(dict(prof), default=str, sort_keys=True).encode()).hexdigest()
+    digest = profile_digest(prof)
     conn.execute(
         f"INSERT INTO {LEDGER} (profile, seed, kit_version, as_of, profile_sha256, row_counts) "
         "VALUES (%s, %s, %s, %s, %s, %s)",

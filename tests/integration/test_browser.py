@@ -26,7 +26,13 @@ from opentier_explore import config
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-NOTEBOOKS = ["00_schema_tour", "01_branching_depth", "02_moderation_latency", "03_session_churn"]
+NOTEBOOKS = [
+    "00_schema_tour",
+    "01_branching_depth",
+    "02_moderation_latency",
+    "03_session_churn",
+    "04_twin_fidelity",
+]
 #: The notebook whose screenshot is written to reports/ for a person to look at.
 SCREENSHOT_OF = "02_moderation_latency"
 #: Seconds the page is watched for a pop-up once the notebook is on screen (JupyterLab asks right after start).

@@ -7,20 +7,17 @@ from twin_sources import profile_path
 
 from opentier_explore import calibrate, fidelity, migrate, twin
 
-_OPEN = "known gap, see the report of issue 11: "
-SOURCES = [
-    "demo",
-    # With the churn model fitted to chat activity (a purged sessions table cannot show churn), at the last run:
-    # boom: sessions rows +14 % (the purged table's size follows the absolute sign-in rate, which conversations, a
-    # sample of the sign-ins, do not pin down) and the partial last week's actives 99 vs 186 (+88 %, cause not found).
-    pytest.param(
-        "boom", marks=pytest.mark.xfail(reason=_OPEN + "sessions rows +14 %, partial last week +88 %", strict=False)
-    ),
-    # steady: weekly actives of week -4 +16 % and of the partial last week -22 %; review latency now within.
-    pytest.param(
-        "steady", marks=pytest.mark.xfail(reason=_OPEN + "two weeks of weekly actives off by 16-22 %", strict=False)
-    ),
-]
+SOURCES = ["demo", "boom", "steady"]
+# What still misses at the last run (calibrate's as_of is now the source's own midnight, not a day later), deterministic
+# (no noise; seeds 42 and 7). The one-day partial last week and single weeks are within seed-to-seed noise of the
+# tolerance: steady's own profile seeded with seed 7 misses its partial last week too (54 vs 64, -16 %).
+KNOWN_MISSES = {
+    "boom": "sessions rows +30 % (2478 vs 1913: the purged table follows the absolute sign-in rate, which "
+    "conversations do not pin down), password_reset_tokens +10.4 % (201 vs 182), review p90 -21 % (36.0 vs 45.8 h), "
+    "partial last week (one day) +33 % (132 vs 99)",
+    "steady": "weekly actives of week -4 +16 % (350 vs 302: the source's dip) and of the partial last week (one day) "
+    "-22 % (50 vs 64)",
+}
 
 
 @pytest.fixture(scope="module", params=SOURCES)
@@ -49,7 +46,9 @@ def comparison(source, tmp_path_factory):
         twin.drop_twin(twin_url)
 
 
-def test_every_metric_within_its_tolerance(comparison):
+def test_every_metric_within_its_tolerance(comparison, source, request):
+    if source[0] in KNOWN_MISSES:
+        request.applymarker(pytest.mark.xfail(reason=f"known gap of issue 11: {KNOWN_MISSES[source[0]]}", strict=False))
     bad = comparison[~comparison["within"]]
     assert bad.empty, bad.to_string()
 

@@ -19,6 +19,7 @@ NOTEBOOKS = {
     "01_branching_depth.ipynb",
     "02_moderation_latency.ipynb",
     "03_session_churn.ipynb",
+    "04_twin_fidelity.ipynb",
 }
 
 
@@ -39,7 +40,7 @@ def test_notebooks_folder_holds_only_notebooks() -> None:
     assert entries == NOTEBOOKS
 
 
-def test_lab_serves_the_four_notebooks(tmp_path) -> None:
+def test_lab_serves_the_five_notebooks(tmp_path) -> None:
     port, token = _free_port(), secrets.token_hex(16)
     args = [
         "--no-browser",

@@ -40,9 +40,7 @@ def _assert_clean(html: Path) -> None:
     assert STDERR_OUTPUT not in body and "Traceback" not in body and "postgresql://" not in body
 
 
-def test_report_on_feb2026_writes_three_and_names_the_one_that_stops(
-    feb2026_url, tmp_path, monkeypatch, capsys
-) -> None:
+def test_report_on_feb2026_writes_three_and_names_the_two_that_stop(feb2026_url, tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.setattr(config, "reports_dir", lambda: tmp_path)
     monkeypatch.setenv(config.DATABASE_URL_ENV, _with_password(feb2026_url))
     (tmp_path / "02_moderation_latency.html").write_text("a stale report of another database")
@@ -55,10 +53,11 @@ def test_report_on_feb2026_writes_three_and_names_the_one_that_stops(
         "03_session_churn.html",
     ]
     stopped = [line for line in out.out.splitlines() if "stopped" in line]
-    assert len(stopped) == 1 and stopped[0].startswith(
-        "02_moderation_latency stopped at its first cell: The database at "
-    )
-    assert "has no table 'knowledge_submissions', which this notebook needs" in stopped[0]
+    # 04's fidelity table compares review latency: it stops by design, though calibrate reads Feb 2026
+    assert [line.split(" ", 1)[0] for line in stopped] == ["02_moderation_latency", "04_twin_fidelity"]
+    for line in stopped:
+        assert " stopped at its first cell: The database at " in line
+        assert "has no table 'knowledge_submissions', which this notebook needs" in line
     assert PASSWORD not in out.out + out.err and "Traceback" not in out.out + out.err
     for html in tmp_path.glob("*.html"):
         _assert_clean(html)
@@ -66,7 +65,14 @@ def test_report_on_feb2026_writes_three_and_names_the_one_that_stops(
     assert _state(feb2026_url) == before
 
 
-def test_report_on_mar2026_writes_all_four(mar2026_url, tmp_path) -> None:
+def _databases(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        return {r[0] for r in conn.execute("SELECT datname FROM pg_database").fetchall()}
+
+
+def test_report_on_mar2026_writes_all_five_and_its_twin_only_to_the_local_server(mar2026_url, tmp_path) -> None:
+    from opentier_explore import server
+
     before = _state(mar2026_url)
     done = report.report(url=mar2026_url, out_dir=tmp_path)
     assert [p.name for p in done.written] == [
@@ -74,11 +80,14 @@ def test_report_on_mar2026_writes_all_four(mar2026_url, tmp_path) -> None:
         "01_branching_depth.html",
         "02_moderation_latency.html",
         "03_session_churn.html",
+        "04_twin_fidelity.html",
     ]
     assert done.stopped == []
     for html in done.written:
         _assert_clean(html)
     assert _state(mar2026_url) == before
+    assert "opentier_twin_04" not in _databases(mar2026_url)
+    assert "opentier_twin_04" in _databases(server.url(config.pgdata(), "postgres"))
 
 
 def _notebook(path: Path, *cells: str) -> Path:

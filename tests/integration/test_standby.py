@@ -1,5 +1,5 @@
-"""On a real streaming hot standby (tests/replica.py) while the primary is written: every kit read, the four
-notebooks, and recovery conflicts provoked by a VACUUM on the primary (retried once, then one sentence)."""
+"""On a real streaming hot standby (tests/replica.py) while the primary is written: every kit read, the five
+notebooks (04 seeding its twin on the kit's local server), and recovery conflicts provoked by a VACUUM on the primary (retried once, then one sentence)."""
 
 from __future__ import annotations
 
@@ -92,11 +92,16 @@ def test_every_kit_read_works_on_the_standby_while_the_primary_is_written(urls, 
             assert conn.exec_driver_sql("SHOW work_mem").scalar_one() == default
 
 
-def test_the_four_notebooks_run_on_the_standby_while_the_primary_is_written(urls, replica):
-    from opentier_explore import execute
+def _databases(url: str) -> set[str]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return {r[0] for r in conn.execute("SELECT datname FROM pg_database").fetchall()}
+
+
+def test_the_five_notebooks_run_on_the_standby_while_the_primary_is_written(urls, replica):
+    from opentier_explore import config, execute, server
 
     paths = execute.notebooks()
-    assert [p.stem[:2] for p in paths] == ["00", "01", "02", "03"]
+    assert [p.stem[:2] for p in paths] == ["00", "01", "02", "03", "04"]
     # a snapshot held across cells needs what README advises for a replica: feedback, or a long delay
     with replica.standby_settings(hot_standby_feedback="on"), Writer(urls[0]) as writer, execute.database_env(urls[1]):
         writer.wait_rounds(3)
@@ -107,6 +112,9 @@ def test_the_four_notebooks_run_on_the_standby_while_the_primary_is_written(urls
             assert code and all(c.execution_count for c in code), f"{path.name} did not run to its end"
             assert not [o for c in code for o in c.outputs if o.output_type == "error"]
             assert writer.rounds > before, f"no write landed on the primary while {path.name} ran"
+    # 04 read the standby only: its twin is on the kit's local server, not on the primary (nor so the standby)
+    assert not any(name.startswith("opentier_twin") for name in _databases(urls[0]))
+    assert "opentier_twin_04" in _databases(server.url(config.pgdata(), "postgres"))
 
 
 class _Vacuums(threading.Thread):

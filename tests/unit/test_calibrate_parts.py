@@ -99,3 +99,16 @@ def test_compare_reports_difference_and_tolerance():
     assert list(table.columns) == ["metric", "source", "twin", "difference", "tolerance", "within"]
     assert table["difference"].tolist() == pytest.approx([0.15, 1.5])
     assert table["within"].tolist() == [False, True]
+
+
+def test_as_of_is_the_first_midnight_at_or_after_the_latest_activity():
+    import datetime as dt
+
+    from opentier_explore.calibrate.frame import midnight_at_or_after
+
+    utc = dt.UTC
+    assert midnight_at_or_after(dt.datetime(2026, 6, 30, tzinfo=utc)) == dt.datetime(2026, 6, 30, tzinfo=utc)
+    assert midnight_at_or_after(dt.datetime(2026, 6, 29, 23, 59, 59, 999999, tzinfo=utc)) == dt.datetime(
+        2026, 6, 30, tzinfo=utc
+    )
+    assert midnight_at_or_after(dt.datetime(2026, 6, 30, 0, 0, 1, tzinfo=utc)) == dt.datetime(2026, 7, 1, tzinfo=utc)

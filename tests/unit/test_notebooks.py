@@ -29,6 +29,7 @@ def test_the_notebooks_exist() -> None:
         "01_branching_depth",
         "02_moderation_latency",
         "03_session_churn",
+        "04_twin_fidelity",
     ]
 
 
