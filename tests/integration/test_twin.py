@@ -85,7 +85,11 @@ def test_a_twin_named_like_a_local_source_is_refused(tiny_url):
 
 
 def test_drop_twin_refuses_a_database_the_kit_did_not_seed():
-    url = server.create_database("t_not_a_twin")
+    server.start()
+    with psycopg.connect(server.url(database="postgres"), autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS t_not_a_twin")
+        conn.execute("CREATE DATABASE t_not_a_twin")
+    url = server.url(database="t_not_a_twin")
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("CREATE TABLE keep (id int)")
