@@ -30,9 +30,9 @@ def _db_stop(args: argparse.Namespace) -> int:
 def _db_status(args: argparse.Namespace) -> int:
     from . import server
 
-    st = server.status()
-    print(f"embedded PostgreSQL: {st}")
-    return 0 if st.running else 3
+    status = server.status()
+    print(f"embedded PostgreSQL: {status}")
+    return 0 if status.running else 3
 
 
 def _db_url(args: argparse.Namespace) -> int:
@@ -199,8 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
     down = migsub.add_parser("down", help="revert the last migration, or down to a version", parents=[common])
     down.add_argument("--to", type=int, metavar="VERSION", help="revert every migration newer than VERSION")
     down.add_argument("--all", action="store_true", help="revert every migration")
-    st = migsub.add_parser("status", help="list each version: applied, pending, changed or unknown", parents=[common])
-    st.add_argument("--check", action="store_true", help="exit non-zero unless every migration is applied")
+    status = migsub.add_parser(
+        "status", help="list each version: applied, pending, changed or unknown", parents=[common]
+    )
+    status.add_argument("--check", action="store_true", help="exit non-zero unless every migration is applied")
 
     sd = sub.add_parser("seed", help="fill the database with synthetic OpenTier data", parents=[common])
     sd.add_argument("--profile", default="tiny", help="tiny, demo, large, or a path to a profile .toml (default: tiny)")
@@ -208,6 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     sd.add_argument("--truncate", action="store_true", help="first empty a database this kit seeded")
     sd.set_defaults(func=_seed)
 
+    _add_calibrate_command(sub, common)
+    _add_notebook_commands(sub, common)
+    return parser
+
+
+def _add_calibrate_command(sub, common: argparse.ArgumentParser) -> None:
+    """The command that writes a twin's profile: calibrate."""
     cal = sub.add_parser(
         "calibrate", help="write a profile estimated from this database's aggregates, privately", parents=[common]
     )
@@ -227,9 +236,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="add differential-privacy noise, E being the total budget (default: none)",
     )
     cal.set_defaults(func=_calibrate)
-
-    _add_notebook_commands(sub, common)
-    return parser
 
 
 def _add_notebook_commands(sub, common: argparse.ArgumentParser) -> None:
