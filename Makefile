@@ -24,8 +24,8 @@ lint: install ## ruff: lint and format check of the whole tree (CI runs it befor
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: install ## the whole suite, notebooks included (nbval), against a throw-away local PostgreSQL
-	$(BIN)/python -m pytest
+test: install ## the whole suite, notebooks included (nbval), against throw-away local PostgreSQL servers (2 workers)
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-fast: install ## the tests that need no database (every test not marked integration; notebooks left out)
 	$(BIN)/python -m pytest -m "not integration" tests

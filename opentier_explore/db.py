@@ -232,7 +232,12 @@ def reading(engine: sqlalchemy.Engine, settings: Mapping[str, str] | None = None
         yield conn
         # Only after success: after a failure (a standby's cancel, a lost connection) closing the connection
         # discards the transaction, and the failure itself is what the caller (and the snapshot retry) must see.
-        conn.rollback()
+        try:
+            conn.rollback()
+        except sqlalchemy.exc.OperationalError:
+            # The reads are complete; a hot standby may end an idle read-only transaction (a recovery conflict)
+            # before its ROLLBACK arrives. Nothing is lost: the connection is discarded instead of returned.
+            conn.invalidate()
 
 
 def read_rows(

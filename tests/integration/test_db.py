@@ -48,3 +48,20 @@ def test_tables_leave_out_views_and_bookkeeping(migrated_url: str) -> None:
             assert db.tables(conn) == names
     finally:
         engine.dispose()
+
+
+def test_a_read_whose_session_ends_before_its_rollback_keeps_its_rows(tiny_url: str) -> None:
+    # What a hot standby does to an idle read-only transaction in a recovery conflict: the session is ended between
+    # the last read and the ROLLBACK. The reads are complete, so they are returned, and the dead connection is dropped.
+    import psycopg
+
+    engine = db.connect(tiny_url)
+    try:
+        with db.reading(engine) as conn:
+            pid, users = conn.exec_driver_sql("SELECT pg_backend_pid(), (SELECT count(*) FROM users)").one()
+            with psycopg.connect(tiny_url, autocommit=True) as other:
+                assert other.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0] is True
+        assert users > 0
+        assert db.read_rows(engine, "SELECT count(*) FROM users")[1] == [(users,)]  # the pool gives a live one
+    finally:
+        engine.dispose()
