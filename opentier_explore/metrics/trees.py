@@ -42,12 +42,17 @@ FAULTS = ("cross_conversation_parent", "missing_parent", "cycle")
 TREE_COLUMNS = ("n_messages", "n_roots", "max_depth", "n_leaves", "n_branch_points", "max_children")
 
 
+def _walk_in_sql(engine, template: str, metric: str) -> pd.DataFrame:
+    """The recursive walk `template` over the database's edges (its `{edges}` slot), with the walks' work_mem."""
+    sql = template.replace("{edges}", _edges.edges_sql(engine, metric))
+    return _source.query(engine, sql, settings={"work_mem": config.TREE_WORK_MEM})
+
+
 @consistent("src")
 def conversation_trees(src: _source.Source) -> pd.DataFrame:
     """Per conversation: n_messages, n_roots, max_depth, n_leaves, n_branch_points, max_children (module docstring)."""
     if _source.is_engine(src):
-        sql = _TREES_SQL.replace("{edges}", _edges.edges_sql(src, "conversation_trees"))
-        return _trees_frame(_source.query(src, sql, settings={"work_mem": config.TREE_WORK_MEM}))
+        return _trees_frame(_walk_in_sql(src, _TREES_SQL, "conversation_trees"))
     walk = _Walk(_edges.edges_frame(src, "conversation_trees"))
     return walk.trees()
 
@@ -56,8 +61,7 @@ def conversation_trees(src: _source.Source) -> pd.DataFrame:
 def tree_faults(src: _source.Source) -> pd.DataFrame:
     """One row per faulty message: message_id, conversation_id, fault (cross_conversation_parent, missing_parent or cycle)."""
     if _source.is_engine(src):
-        sql = _FAULTS_SQL.replace("{edges}", _edges.edges_sql(src, "tree_faults"))
-        return _faults_frame(_source.query(src, sql, settings={"work_mem": config.TREE_WORK_MEM}))
+        return _faults_frame(_walk_in_sql(src, _FAULTS_SQL, "tree_faults"))
     walk = _Walk(_edges.edges_frame(src, "tree_faults"))
     return walk.faults()
 
@@ -66,8 +70,7 @@ def tree_faults(src: _source.Source) -> pd.DataFrame:
 def message_depths(src: _source.Source) -> pd.Series:
     """Depth of every message that reaches a root (Int64, <NA> otherwise): indexed like chat_messages for frames, by id for an Engine."""
     if _source.is_engine(src):
-        sql = _DEPTHS_SQL.replace("{edges}", _edges.edges_sql(src, "message_depths"))
-        return _depths_series(_source.query(src, sql, settings={"work_mem": config.TREE_WORK_MEM}))
+        return _depths_series(_walk_in_sql(src, _DEPTHS_SQL, "message_depths"))
     walk = _Walk(_edges.edges_frame(src, "message_depths"))
     depth = pd.array(np.where(walk.rooted, walk.dist + 1, 0), dtype="Int64")
     depth[~walk.rooted] = pd.NA
