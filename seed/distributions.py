@@ -6,6 +6,8 @@ A hand-written profile may leave every one of them out: the generator then uses 
   (system prompt excluded), replacing the short/long turn mixture and `unanswered_share`.
 - `conversations.mirror_conversation_share`: the oldest share of conversations `messages` mirrors, replacing
   `mirror_share` (a share of the history).
+- `sessions.stratified`: true draws each user's kind (one-time, loyal, churning), lifetime and weekly rate by
+  stratified sampling, so the shares and distributions hold exactly rather than on average.
 - `[[submissions.reviewers]]`: reviewers ranked by volume, each `{share, latency_hours = [[p, hours], …]}`:
   its share of the reviews and quantiles of its time to review (weekends and freezes included).
 """
@@ -21,6 +23,7 @@ KEYS = (
     "conversations.length_weights",
     "conversations.mirror_conversation_share",
     "submissions.reviewers",
+    "sessions.stratified",
 )
 
 
@@ -94,7 +97,14 @@ def _share(where: str, key: str, value: Any) -> float:
     return float(value)
 
 
+def _flag(where: str, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(where, key, "true or false")
+    return value
+
+
 _CHECKS = {
+    "sessions.stratified": _flag,
     "conversations.mirror_conversation_share": _share,
     "users.signups_per_period": _weights,
     "conversations.length_weights": _lengths,

@@ -20,7 +20,7 @@ from .snapshot import Schema
 if TYPE_CHECKING:
     import psycopg
 
-WEEKS = 8  # weekly actives fitted over the last 8 weeks
+WEEKS = 8  # weekly actives fitted over the last 8 complete ISO weeks (as fidelity compares them)
 _RATE_EDGES = np.linspace(-6.0, 6.0, 49)  # ln(conversations per week) cells
 
 _EVENTS = """(SELECT c.user_id, c.created_at FROM {convs} c WHERE c.created_at <= %(latest)s)"""
@@ -47,13 +47,18 @@ SELECT width_bucket(ln((n - 1) / weeks), -6.0, 6.0, 48), count(*) FROM per WHERE
 _SESSION_ROWS = """
 SELECT {ttl} FROM {sessions} s WHERE created_at <= %(latest)s
 """
+# The rows the table holds, of non-admin users: how often people sign in (conversations only give the relative rate).
+_LIVE_ROWS = """
+SELECT count(*) FROM {sessions} s JOIN users u ON u.id = s.user_id
+WHERE s.created_at <= %(latest)s AND u.role::text <> 'admin'
+"""
 _FIELDS = ("users", "one_event", "observable", "week1", "active28", "events", "no_event")
 
 
 def _weeks_sql() -> tuple[str, str]:
     flags = ", ".join(
-        f"coalesce(bool_or(c.created_at >= %(as_of)s - interval '{7 * (k + 1)} days' AND "
-        f"c.created_at < %(as_of)s - interval '{7 * k} days'), false) AS wk{k}"
+        f"coalesce(bool_or(c.created_at >= %(weeks_end)s - interval '{7 * (k + 1)} days' AND "
+        f"c.created_at < %(weeks_end)s - interval '{7 * k} days'), false) AS wk{k}"
         for k in range(WEEKS)
     )
     counts = ", ".join(f"count(*) FILTER (WHERE wk{k})" for k in range(WEEKS))
@@ -81,6 +86,7 @@ def measure(conn: psycopg.Connection, schema: Schema, frame: Frame) -> dict[str,
         out["sessions.ttl_hours"] = stat(
             row(conn, _SESSION_ROWS.format(sessions=sessions, ttl=ttl), p), (2 + 24 * 30) * cap
         )
+        out["sessions.rows"] = stat(row(conn, _LIVE_ROWS.format(sessions=sessions), p), cap)
     return out
 
 
@@ -114,6 +120,24 @@ def _no_login(out: Entries) -> float:
     return v("users.unverified_share") * (1 - v("users.oauth_only_share"))
 
 
+def _rows_per_user(out: Entries, users: float) -> float | None:
+    """Rows of the sessions table per non-admin user (None: no sessions table, or fewer than K rows)."""
+    if not out.rel.has("sessions.rows"):
+        return None
+    rows = out.rel.scalar("sessions.rows")
+    return rows / users if out.rel.enough(rows) and users > 0 else None
+
+
+def _fixed(out: Entries) -> dict:
+    """The session keys the churn simulation does not fit: this profile's estimates, else the demo's."""
+    keys = ("sessions.max_per_user", "sessions.ttl_days", "sessions.keep_history", "sessions.stratified", *_UNSEEN)
+    got = {}
+    for key in keys:
+        e = out.items.get(key)
+        got[key] = e.value if e is not None and e.value is not None else out.demo.get(key, False)
+    return got
+
+
 def _churn(out: Entries, frame: Frame) -> None:
     from .fit import Targets, fit_sessions
 
@@ -141,22 +165,27 @@ def _churn(out: Entries, frame: Frame) -> None:
         log_rate=rate,
         no_event=f["no_event"] / n,
         no_login=_no_login(out),
+        session_rows=_rows_per_user(out, n),
     )
-    fitted = fit_sessions(targets, frame, signups.value if signups else None, out.demo)
+    fitted = fit_sessions(targets, frame, signups.value if signups else None, _fixed(out))
     what = (
         "churn model fitted by simulation to chat activity (conversations per user): one- and no-conversation "
-        "shares, week-1 returns, 28-day and weekly actives, ln weekly conversation rate"
+        "shares, week-1 returns, 28-day and weekly actives, ln weekly conversation rate; and to the sessions "
+        "table's rows per user (how often people sign in)"
     )
     for key in _CHURN:
         out.number(key, fitted[key], what, digits=4)
 
 
 def estimate(out: Entries, frame: Frame) -> None:
-    """Profile keys of [sessions]: the churn model fitted to chat activity, the sessions' lifetime and purging."""
-    _churn(out, frame)
+    """Profile keys of [sessions]: the sessions' lifetime and purging, then the churn model fitted to chat activity."""
     out.missing(_UNSEEN, "not visible once the API has purged the sessions table")
+    # A twin's population is a few thousand users: stratified draws keep its one-time/loyal counts and heavy rate
+    # tail at the fitted values instead of a fresh binomial and log-normal draw (±5 % in every weekly active count).
+    out.put("sessions.stratified", True, "user kinds, lifetimes and rates drawn stratified (the fitted shares exactly)")
     if not out.rel.has("sessions.ttl_hours"):
         out.missing(("sessions.ttl_days", "sessions.keep_history"), "no sessions table")
+        _churn(out, frame)
         return
     old, with_ttl, hours = out.rel.vector("sessions.ttl_hours").tolist()
     out.number(
@@ -172,3 +201,4 @@ def estimate(out: Entries, frame: Frame) -> None:
         bool(out.rel.enough(old)),
         "sessions expired over a day before the latest activity: at least K of them means the table is not purged",
     )
+    _churn(out, frame)

@@ -29,9 +29,15 @@ class Frame:
     def start(self) -> dt.datetime:
         return self.as_of - self.history_days * _DAY
 
+    @property
+    def weeks_end(self) -> dt.datetime:
+        """Monday 00:00 UTC of the ISO week holding `latest`: the end of the last complete week (fidelity's weeks)."""
+        day = self.latest.astimezone(dt.UTC).date()
+        return dt.datetime.combine(day - dt.timedelta(days=day.weekday()), dt.time(), dt.UTC)
+
     def params(self, **extra: Any) -> dict[str, Any]:
         """SQL parameters every query may use."""
-        return {"as_of": self.as_of, "latest": self.latest, "start": self.start, **extra}
+        return {"as_of": self.as_of, "latest": self.latest, "start": self.start, "weeks_end": self.weeks_end, **extra}
 
 
 def capped(table: str, owner: str, cap: int | None, order: str = "created_at") -> str:

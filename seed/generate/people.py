@@ -73,15 +73,20 @@ def _sessions(ctx: Ctx, signup: np.ndarray, admin: np.ndarray, can_login: np.nda
     """Every sign-in (owner, time): one at sign-up, then a Poisson stream until the user churns; none for users who
     cannot sign in (unverified e-mail)."""
     rng, n = ctx.rng, len(signup)
-    kind = rng.random(n)
+    if ctx.profile.get("sessions.stratified", False):
+        kind, life, z = _stratified(ctx, n)
+    else:
+        kind = rng.random(n)
+        life = rng.exponential(ctx.p("sessions.mean_lifetime_days") * DAY, size=n)
+        z = None
     one_time = kind < ctx.p("sessions.one_time_share")
     loyal = (kind >= 1 - ctx.p("sessions.loyal_share")) | admin
     one_time &= ~admin
-    life = rng.exponential(ctx.p("sessions.mean_lifetime_days") * DAY, size=n)
     life = np.where(loyal, np.inf, np.where(one_time, 0.0, life))
     end = np.minimum(signup + life, float(ctx.as_of - MINUTE))
     span = np.maximum(end - signup, 0.0)
-    rate = ctx.p("sessions.weekly_rate_median") * exp(ctx.p("sessions.weekly_rate_sigma") * rng.standard_normal(n))
+    z = rng.standard_normal(n) if z is None else z
+    rate = ctx.p("sessions.weekly_rate_median") * exp(ctx.p("sessions.weekly_rate_sigma") * z)
     rate = np.where(admin, np.maximum(rate, 5.0), rate)
     extra = rng.poisson(rate * span / WEEK)
     counts = np.where(can_login, 1 + np.minimum(extra, ctx.p("sessions.max_per_user") - 1), 0)
@@ -94,6 +99,21 @@ def _sessions(ctx: Ctx, signup: np.ndarray, admin: np.ndarray, can_login: np.nda
     created = np.minimum(signup[owner] + offset, ctx.as_of - MINUTE)
     order = np.lexsort((created, owner))
     return owner[order], created[order]
+
+
+def _stratified(ctx: Ctx, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each user's kind (uniform), lifetime (µs) and ln-rate deviate by stratified sampling (`sessions.stratified`):
+    one draw in each 1/n slice of each distribution, shuffled, so the shares and spreads hold exactly, not on average."""
+    from scipy.special import ndtri
+
+    rng = ctx.rng
+
+    def u() -> np.ndarray:
+        return (rng.permutation(n) + rng.random(n)) / max(n, 1)
+
+    kind = u()
+    life = -ctx.p("sessions.mean_lifetime_days") * DAY * stable(np.log1p(-u()))
+    return kind, life, ndtri(np.clip(u(), 1e-12, 1 - 1e-12))
 
 
 def _promotions(ctx: Ctx, signup, admin, deleted, counts, owner, created) -> np.ndarray:

@@ -112,3 +112,25 @@ def test_as_of_is_the_first_midnight_at_or_after_the_latest_activity():
         2026, 6, 30, tzinfo=utc
     )
     assert midnight_at_or_after(dt.datetime(2026, 6, 30, 0, 0, 1, tzinfo=utc)) == dt.datetime(2026, 7, 1, tzinfo=utc)
+
+
+def test_stratified_draws_hold_every_share_and_quantile_exactly():
+    from seed.generate.common import DAY, US, Ctx
+    from seed.generate.people import _stratified
+
+    p = dict(profile.load("tiny"))
+    n = 2000
+    for seed in (1, 2, 3):
+        ctx = Ctx(p, np.random.default_rng(seed), 1_782_777_600 * US, (1_782_777_600 - 365 * 86400) * US)
+        kind, life, z = _stratified(ctx, n)
+        for share in (0.05, 0.35, 0.9):
+            assert abs((kind < share).sum() - share * n) <= 1  # a fresh uniform draw: ±sqrt(n·s·(1-s)) ≈ ±21
+        assert abs((z < 0).sum() - n / 2) <= 1 and abs((z < 1).sum() - 0.8413 * n) <= 1
+        median_life = np.median(life) / DAY
+        assert abs(median_life - p["sessions.mean_lifetime_days"] * np.log(2)) < 0.01 * median_life
+
+
+def test_sessions_stratified_must_be_a_flag():
+    with pytest.raises(ProfileError, match="sessions.stratified"):
+        distributions.check("test", {"sessions.stratified": "yes"})
+    assert distributions.check("test", {"sessions.stratified": True}) == {"sessions.stratified": True}
