@@ -219,21 +219,11 @@ def _stream(reader, cols: list[reflect.Column], json: str = "objects") -> list[l
 
     batches: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for batch in reader:  # the driver reads and decodes without holding the GIL
-                if stop.is_set():
-                    break
-                batches.put(batch)
-            batches.put(None)
-        except BaseException as exc:  # handed to the converting thread, which raises it
-            batches.put(exc)
-
-    thread = threading.Thread(target=produce, name="opentier-load", daemon=True)
+    copied = _copied_columns(cols, json)
+    thread = threading.Thread(target=_produce, args=(reader, batches, stop, copied), name="opentier-load", daemon=True)
     parts: list[list] = [[] for _ in cols]
     was_enabled = gc.isenabled()
-    gc.disable()  # millions of new dicts/lists would trigger full collections over and over
+    gc.disable()  # millions of new dicts/lists would trigger collections over and over
     thread.start()
     try:
         while (item := batches.get()) is not None:
@@ -241,7 +231,7 @@ def _stream(reader, cols: list[reflect.Column], json: str = "objects") -> list[l
                 raise item
             for i, col in enumerate(cols):
                 try:
-                    parts[i].append(convert.column(pa.chunked_array([item.column(i)]), col, json))
+                    parts[i].append(convert.column(pa.chunked_array([item[i]]), col, json))
                 except (ValueError, OverflowError) as exc:  # pa.ArrowInvalid is a ValueError
                     raise pa.ArrowInvalid(_unconvertible(col, exc)) from None
             del item
@@ -257,8 +247,48 @@ def _stream(reader, cols: list[reflect.Column], json: str = "objects") -> list[l
                 pass
         thread.join()
         if was_enabled:
+            _promote_new_objects()
             gc.enable()
     return parts
+
+
+def _produce(reader, batches, stop, copied: frozenset[int]) -> None:
+    """The reader thread: each batch's columns onto the queue, those in `copied` copied out of the batch's memory."""
+    import pyarrow as pa
+
+    try:
+        for batch in reader:  # the driver reads and decodes without holding the GIL
+            if stop.is_set():
+                break
+            # Arrow frees an imported batch only when no column of it is left, so the columns kept as
+            # Arrow get their own buffers and the JSON texts go as soon as they are parsed.
+            batches.put(
+                [
+                    pa.concat_arrays([arr, arr.slice(0, 0)]) if i in copied else arr
+                    for i, arr in enumerate(batch.columns)
+                ]
+            )
+        batches.put(None)
+    except BaseException as exc:  # handed to the converting thread, which raises it
+        batches.put(exc)
+
+
+def _copied_columns(cols: list[reflect.Column], json: str) -> frozenset[int]:
+    """Which columns to copy out of each batch: all but the parsed ones, when some are parsed into Python objects."""
+    parsed = {i for i, c in enumerate(cols) if c.kind == "vector" or (c.kind == "json" and json == "objects")}
+    return frozenset(range(len(cols))) - parsed if parsed else frozenset()
+
+
+def _promote_new_objects() -> None:
+    """Move the millions of objects just made into the oldest GC generation at once (gc.freeze + gc.unfreeze).
+
+    Re-enabled as it was, the collector would traverse all of them in the next young collection (seconds
+    on `large`) and again in the middle one; they are long-lived results, so they go where such objects end
+    up anyway. Skipped when the caller has frozen objects of their own (unfreeze would release those too).
+    """
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
 
 
 def _unconvertible(col: reflect.Column, exc: Exception) -> str:
