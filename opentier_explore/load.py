@@ -252,7 +252,7 @@ def _stream(reader, cols: list[reflect.Column], json: str = "objects") -> list[l
     return parts
 
 
-def _produce(reader, batches, stop, copied: frozenset[int]) -> None:
+def _produce(reader, batches, stop, copied: tuple[int, ...]) -> None:
     """The reader thread: each batch's columns onto the queue, those in `copied` copied out of the batch's memory."""
     import pyarrow as pa
 
@@ -260,23 +260,23 @@ def _produce(reader, batches, stop, copied: frozenset[int]) -> None:
         for batch in reader:  # the driver reads and decodes without holding the GIL
             if stop.is_set():
                 break
-            # Arrow frees an imported batch only when no column of it is left, so the columns kept as
-            # Arrow get their own buffers and the JSON texts go as soon as they are parsed.
-            batches.put(
-                [
-                    pa.concat_arrays([arr, arr.slice(0, 0)]) if i in copied else arr
-                    for i, arr in enumerate(batch.columns)
-                ]
-            )
+            columns = batch.columns
+            if copied:
+                # Arrow frees an imported batch only when no column of it is left, so the columns kept as
+                # Arrow get buffers of their own (one copy, outside the GIL) and the JSON texts go once parsed.
+                own = pa.concat_batches([batch.select(copied), batch.select(copied).slice(0, 0)])
+                for j, i in enumerate(copied):
+                    columns[i] = own.column(j)
+            batches.put(columns)
         batches.put(None)
     except BaseException as exc:  # handed to the converting thread, which raises it
         batches.put(exc)
 
 
-def _copied_columns(cols: list[reflect.Column], json: str) -> frozenset[int]:
+def _copied_columns(cols: list[reflect.Column], json: str) -> tuple[int, ...]:
     """Which columns to copy out of each batch: all but the parsed ones, when some are parsed into Python objects."""
     parsed = {i for i, c in enumerate(cols) if c.kind == "vector" or (c.kind == "json" and json == "objects")}
-    return frozenset(range(len(cols))) - parsed if parsed else frozenset()
+    return tuple(i for i in range(len(cols)) if i not in parsed) if parsed else ()
 
 
 def _promote_new_objects() -> None:
