@@ -2,7 +2,10 @@
 
 The bulk path is the ADBC PostgreSQL driver (binary COPY into Arrow), with SQL casts for the
 types Arrow cannot carry; a reader thread pulls Arrow batches off the wire (the driver releases the
-GIL) while this thread converts the previous batch. `bench/load.py` measured it against
+GIL) while this thread converts the previous batch. When JSON is parsed into objects, the reader copies the
+columns kept as Arrow out of each batch, so the batch's JSON texts are freed once parsed (Arrow frees an
+imported batch only with its last column); the objects made go to the oldest GC generation at once.
+`bench/load.py` measured it against
 `pandas.read_sql`, ConnectorX, plain ADBC and the bytes-only COPY floor (see bench/RESULTS.md).
 
 dtypes under pandas 3, by PostgreSQL type:
