@@ -4,6 +4,10 @@ Each contender runs in its own subprocess (time of the load alone, imports exclu
 ru_maxrss, which includes the interpreter and imports: the `base` column is that baseline).
 
     python bench/load.py --database-url URL_OF_DEMO [--large-url URL_OF_LARGE] [--repeat 3] [--write]
+    python bench/load.py --large-url URL_OF_LARGE --large-repeat 3 [--contenders load floor]   # large only
+
+Each round runs every contender once, in order, and the rounds repeat: the contenders of one round run
+in the same minutes, so their ratios carry less of a shared machine's changing load.
 """
 
 from __future__ import annotations
@@ -26,37 +30,49 @@ CONTENDERS = ("load", "load_json_arrow", "load_as_arrow", "read_sql", "floor", "
 GOALS = {"load": (8.0, 1.5, 0.5), "load_json_arrow": (None, None, 0.25)}
 
 
-def _select(url: str, table: str) -> str:
-    """The loader's own SELECT (with its casts) for `table`: what ConnectorX, ADBC and the floor fetch."""
+def _select(url: str, table: str, where: str = "") -> str:
+    """The loader's own SELECT (with its casts) for `table` (rows matching `where`): what the floor fetches."""
     from opentier_explore import connect, reflect
 
     engine = connect(url)
     spec = reflect.table(engine, table)
     engine.dispose()
-    return f"SELECT {', '.join(c.select_expr() for c in spec.columns)} FROM {reflect.quote_ident(table)}"
+    return f"SELECT {', '.join(c.select_expr() for c in spec.columns)} FROM {reflect.quote_ident(table)}" + _where(
+        where
+    )
 
 
-def worker(contender: str, url: str, table: str) -> dict:
-    """Run one contender once in this process; its time, row count and memory."""
+def _where(where: str) -> str:
+    return f" WHERE ({where})" if where else ""
+
+
+def worker(contender: str, url: str, table: str, where: str = "") -> dict:
+    """Run one contender once in this process (on the rows matching `where`, if given); its time, row count and memory."""
     import pandas as pd
 
     from opentier_explore import connect, load
 
-    sql = _select(url, table)
+    sql, rows_of = _select(url, table, where), {"where": where} if where else {}
     import psycopg
 
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     if contender == "load":
-        rows = len(load(table, engine=connect(url)))
+        rows = len(load(table, engine=connect(url), **rows_of))
     elif contender == "load_json_arrow":
-        rows = len(load(table, engine=connect(url), json="arrow"))
+        rows = len(load(table, engine=connect(url), json="arrow", **rows_of))
     elif contender == "load_as_arrow":
-        rows = load(table, engine=connect(url), as_arrow=True).num_rows
+        rows = load(table, engine=connect(url), as_arrow=True, **rows_of).num_rows
     elif contender == "read_sql":
-        rows = len(pd.read_sql(f'SELECT * FROM "{table}"', connect(url)))
+        rows = len(pd.read_sql(f'SELECT * FROM "{table}"{_where(where)}', connect(url)))
     elif contender in ("floor", "floor_table"):
-        source = f"({sql})" if contender == "floor" else f'"{table}"'
+        source = (
+            f"({sql})"
+            if contender == "floor"
+            else f'(SELECT * FROM "{table}"{_where(where)})'
+            if where
+            else f'"{table}"'
+        )
         with psycopg.connect(url) as conn, conn.cursor() as cur:
             with cur.copy(f"COPY {source} TO STDOUT (FORMAT binary)") as copy:
                 for _chunk in copy:
@@ -69,9 +85,9 @@ def worker(contender: str, url: str, table: str) -> dict:
     return {"seconds": seconds, "rows": rows, "peak_mb": peak / 1024, "base_mb": base / 1024}
 
 
-def _run(contender: str, url: str, table: str) -> dict:
+def _run(contender: str, url: str, table: str, where: str = "") -> dict:
     out = subprocess.run(
-        [sys.executable, __file__, "--worker", contender, url, table],
+        [sys.executable, __file__, "--worker", contender, url, table, where],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
@@ -79,6 +95,10 @@ def _run(contender: str, url: str, table: str) -> dict:
     if out.returncode:
         return {"error": (out.stderr.strip().splitlines() or ["failed"])[-1][:160]}
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _load_avg() -> str:
+    return "load average {:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg())
 
 
 def machine() -> str:
@@ -101,13 +121,21 @@ def machine() -> str:
     )
 
 
-def bench(url: str, tables: list[str], repeat: int, label: str) -> list[str]:
-    """Markdown rows: each table × contender, median of `repeat` runs."""
+def bench(
+    url: str, tables: list[str], repeat: int, label: str, contenders: tuple[str, ...] = CONTENDERS, where: str = ""
+) -> list[str]:
+    """Markdown rows: each table × contender, median of `repeat` interleaved rounds."""
     lines = []
     for table in tables:
+        rounds: dict[str, list[dict]] = {c: [] for c in contenders}
+        for round_no in range(repeat):
+            for contender in contenders:
+                rounds[contender].append(_run(contender, url, table, where))
+                print(
+                    label, table, contender, round_no, rounds[contender][-1], _load_avg(), file=sys.stderr, flush=True
+                )
         results = {}
-        for contender in CONTENDERS:
-            runs = [_run(contender, url, table) for _ in range(repeat)]
+        for contender, runs in rounds.items():
             ok = [r for r in runs if "error" in r] == []
             results[contender] = {
                 "seconds": statistics.median(r["seconds"] for r in runs) if ok else None,
@@ -116,10 +144,10 @@ def bench(url: str, tables: list[str], repeat: int, label: str) -> list[str]:
                 "rows": runs[0].get("rows"),
                 "error": None if ok else next(r["error"] for r in runs if "error" in r),
             }
-            print(label, table, contender, results[contender], file=sys.stderr, flush=True)
-        ref, floor = results["read_sql"], results["floor"]
+        missing = {"error": "not run", "seconds": None, "peak_mb": None}
+        ref, floor = results.get("read_sql", missing), results.get("floor", missing)
         VERDICTS.extend(_verdicts(label, table, results))
-        for contender in CONTENDERS:
+        for contender in contenders:
             r = results[contender]
             if r["error"]:
                 lines.append(f"| {label} | {table} | {contender} | failed: {r['error']} | | | | |")
@@ -139,10 +167,12 @@ VERDICTS: list[str] = []
 
 def _verdicts(label: str, table: str, results: dict) -> list[str]:
     """One line per goal of issue 12 (large chat_messages only): the ratio measured and met or MISSED."""
-    if label != "large" or table != "chat_messages":
+    if label != "large" or table != "chat_messages" or not {"read_sql", "floor"} <= results.keys():
         return []
     ref, floor, out = results["read_sql"], results["floor"], []
     for contender, (faster, over_floor, memory) in GOALS.items():
+        if contender not in results:
+            continue
         r = results[contender]
         if r["error"] or ref["error"] or floor["error"]:
             out.append(f"- {contender}: not measured ({r['error'] or ref['error'] or floor['error']})")
@@ -177,17 +207,26 @@ def write_section(title: str, body: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--database-url", required=True, help="a database seeded with the demo profile")
+    parser.add_argument("--database-url", help="a database seeded with the demo profile (omit: large only)")
     parser.add_argument("--large-url", help="a database seeded with the large profile (chat_messages only)")
     parser.add_argument("--tables", nargs="*", default=["chat_messages", "sessions", "document_chunks"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--large-repeat", type=int, default=1)
+    parser.add_argument(
+        "--large-where",
+        default="",
+        help="on large, only the rows matching this SQL condition (a slice, for read_sql's memory)",
+    )
+    parser.add_argument("--contenders", nargs="*", choices=CONTENDERS, default=list(CONTENDERS))
     parser.add_argument("--write", action="store_true", help="write the `## Loading` section of bench/RESULTS.md")
     args = parser.parse_args()
-    header = machine()
-    rows = bench(args.database_url, args.tables, args.repeat, "demo")
+    if not args.database_url and not args.large_url:
+        parser.error("give --database-url, --large-url or both")
+    header, contenders, rows = machine(), tuple(args.contenders), []
+    if args.database_url:
+        rows += bench(args.database_url, args.tables, args.repeat, "demo", contenders)
     if args.large_url:
-        rows += bench(args.large_url, ["chat_messages"], args.large_repeat, "large")
+        rows += bench(args.large_url, ["chat_messages"], args.large_repeat, "large", contenders, args.large_where)
     table = "\n".join(
         [
             "| data | table | contender | seconds (median) | vs read_sql | × floor | peak RSS MB | RSS ÷ read_sql |",
@@ -208,7 +247,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "--worker":
-        print(json.dumps(worker(sys.argv[2], sys.argv[3], sys.argv[4])))
+    if len(sys.argv) in (5, 6) and sys.argv[1] == "--worker":
+        print(json.dumps(worker(*sys.argv[2:])))
     else:
         main()

@@ -86,14 +86,35 @@ def _json_arrow(chunked: pa.ChunkedArray):
 
 
 def _json_objects(chunked: pa.ChunkedArray, not_null: bool) -> np.ndarray:
-    """Parse the JSON texts one orjson.loads call each (measured fastest, bench/RESULTS.md); NULL → None."""
+    """Parse each JSON text with one orjson.loads call, read in place from Arrow's buffer (no Python str); NULL → None.
+
+    One call per text measured fastest (bench/RESULTS.md); memoryview slices of the data buffer save the
+    str each text would cost and ~10% of the time. SQL NULL and JSON null both come out as None.
+    """
     import orjson
 
-    if not len(chunked):
-        return np.empty(0, dtype=object)
-    texts = chunked.to_pylist()
-    loads = orjson.loads
-    return _objects([loads(t) for t in texts] if not_null else [None if t is None else loads(t) for t in texts])
+    out = np.empty(len(chunked), dtype=object)
+    loads, pos = orjson.loads, 0
+    for arr in chunked.chunks:
+        n = len(arr)
+        if not n:
+            continue
+        offsets = np.frombuffer(arr.buffers()[1], dtype=_offset_type(arr))
+        offsets = offsets[arr.offset : arr.offset + n + 1].tolist()
+        data = memoryview(arr.buffers()[2] or b"")
+        if not_null or not arr.null_count:
+            out[pos : pos + n] = [loads(data[a:b]) for a, b in zip(offsets, offsets[1:])]
+        else:
+            valid = arr.is_valid().to_numpy(zero_copy_only=False).tolist()
+            out[pos : pos + n] = [loads(data[a:b]) if ok else None for a, b, ok in zip(offsets, offsets[1:], valid)]
+        pos += n
+    return out
+
+
+def _offset_type(arr: pa.Array):
+    import pyarrow as pa
+
+    return np.int64 if pa.types.is_large_string(arr.type) else np.int32
 
 
 def _objects(values: list) -> np.ndarray:

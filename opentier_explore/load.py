@@ -2,7 +2,10 @@
 
 The bulk path is the ADBC PostgreSQL driver (binary COPY into Arrow), with SQL casts for the
 types Arrow cannot carry; a reader thread pulls Arrow batches off the wire (the driver releases the
-GIL) while this thread converts the previous batch. `bench/load.py` measured it against
+GIL) while this thread converts the previous batch. When JSON is parsed into objects, the reader copies the
+columns kept as Arrow out of each batch, so the batch's JSON texts are freed once parsed (Arrow frees an
+imported batch only with its last column); the objects made go to the oldest GC generation at once.
+`bench/load.py` measured it against
 `pandas.read_sql`, ConnectorX, plain ADBC and the bytes-only COPY floor (see bench/RESULTS.md).
 
 dtypes under pandas 3, by PostgreSQL type:
@@ -219,21 +222,11 @@ def _stream(reader, cols: list[reflect.Column], json: str = "objects") -> list[l
 
     batches: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for batch in reader:  # the driver reads and decodes without holding the GIL
-                if stop.is_set():
-                    break
-                batches.put(batch)
-            batches.put(None)
-        except BaseException as exc:  # handed to the converting thread, which raises it
-            batches.put(exc)
-
-    thread = threading.Thread(target=produce, name="opentier-load", daemon=True)
+    copied = _copied_columns(cols, json)
+    thread = threading.Thread(target=_produce, args=(reader, batches, stop, copied), name="opentier-load", daemon=True)
     parts: list[list] = [[] for _ in cols]
     was_enabled = gc.isenabled()
-    gc.disable()  # millions of new dicts/lists would trigger full collections over and over
+    gc.disable()  # millions of new dicts/lists would trigger collections over and over
     thread.start()
     try:
         while (item := batches.get()) is not None:
@@ -241,7 +234,7 @@ def _stream(reader, cols: list[reflect.Column], json: str = "objects") -> list[l
                 raise item
             for i, col in enumerate(cols):
                 try:
-                    parts[i].append(convert.column(pa.chunked_array([item.column(i)]), col, json))
+                    parts[i].append(convert.column(pa.chunked_array([item[i]]), col, json))
                 except (ValueError, OverflowError) as exc:  # pa.ArrowInvalid is a ValueError
                     raise pa.ArrowInvalid(_unconvertible(col, exc)) from None
             del item
@@ -257,8 +250,48 @@ def _stream(reader, cols: list[reflect.Column], json: str = "objects") -> list[l
                 pass
         thread.join()
         if was_enabled:
+            _promote_new_objects()
             gc.enable()
     return parts
+
+
+def _produce(reader, batches, stop, copied: tuple[int, ...]) -> None:
+    """The reader thread: each batch's columns onto the queue, those in `copied` copied out of the batch's memory."""
+    import pyarrow as pa
+
+    try:
+        for batch in reader:  # the driver reads and decodes without holding the GIL
+            if stop.is_set():
+                break
+            columns = batch.columns
+            if copied:
+                # Arrow frees an imported batch only when no column of it is left, so the columns kept as
+                # Arrow get buffers of their own (one copy, outside the GIL) and the JSON texts go once parsed.
+                own = pa.concat_batches([batch.select(copied), batch.select(copied).slice(0, 0)])
+                for j, i in enumerate(copied):
+                    columns[i] = own.column(j)
+            batches.put(columns)
+        batches.put(None)
+    except BaseException as exc:  # handed to the converting thread, which raises it
+        batches.put(exc)
+
+
+def _copied_columns(cols: list[reflect.Column], json: str) -> tuple[int, ...]:
+    """Which columns to copy out of each batch: all but the parsed ones, when some are parsed into Python objects."""
+    parsed = {i for i, c in enumerate(cols) if c.kind == "vector" or (c.kind == "json" and json == "objects")}
+    return tuple(i for i in range(len(cols)) if i not in parsed) if parsed else ()
+
+
+def _promote_new_objects() -> None:
+    """Move the millions of objects just made into the oldest GC generation at once (gc.freeze + gc.unfreeze).
+
+    Re-enabled as it was, the collector would traverse all of them in the next young collection (seconds
+    on `large`) and again in the middle one; they are long-lived results, so they go where such objects end
+    up anyway. Skipped when the caller has frozen objects of their own (unfreeze would release those too).
+    """
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
 
 
 def _unconvertible(col: reflect.Column, exc: Exception) -> str:

@@ -264,3 +264,47 @@ def test_as_arrow_is_the_drivers_table(engine, tiny_url):
 def test_a_wrong_mode_is_one_sentence(engine, kwargs, message):
     with pytest.raises(OpentierError, match=message):
         load("users", engine=engine, **kwargs)
+
+
+def test_json_objects_keep_nulls_unicode_and_every_json_shape(tiny_url, engine, monkeypatch):
+    from opentier_explore import config
+
+    texts = ['{"a": [1, {"b": "é✓"}]}', "null", None, "[]", '"x"', "3.5", "[[1, 2], [3, 4]]", "{}"]
+    with psycopg.connect(tiny_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE json_shapes (id int PRIMARY KEY, doc jsonb, note text NOT NULL)")
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO json_shapes VALUES (%s, %s, %s)", [(i, t, f"n{i}") for i, t in enumerate(texts)]
+            )
+    try:
+        want = [None if t is None else json.loads(t) for t in texts]
+        for batch_bytes in (config.LOAD_BATCH_BYTES, 64):  # one batch, then one row or two per batch
+            monkeypatch.setattr(config, "LOAD_BATCH_BYTES", batch_bytes)
+            df = load("json_shapes", engine=engine, limit=len(texts))
+            assert df["doc"].dtype == object and df["doc"].tolist() == want
+            assert df["note"].tolist() == [f"n{i}" for i in range(len(texts))]
+    finally:
+        with psycopg.connect(tiny_url, autocommit=True) as conn:
+            conn.execute("DROP TABLE json_shapes")
+
+
+def test_load_leaves_the_collector_as_it_found_it(engine):
+    import gc
+
+    assert gc.isenabled()
+    load("chat_messages", engine=engine)
+    assert gc.isenabled() and gc.get_count()[0] < 1000  # the new objects went to the oldest generation at once
+    held = [[] for _ in range(10)]
+    gc.freeze()
+    try:
+        assert gc.get_freeze_count() > 0 and held
+        load("chat_messages", engine=engine)
+        assert gc.get_freeze_count() > 0  # the caller's frozen objects stay frozen (unfreeze would empty it)
+    finally:
+        gc.unfreeze()
+    gc.disable()
+    try:
+        load("conversations", engine=engine)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
