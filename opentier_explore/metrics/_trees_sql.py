@@ -1,7 +1,8 @@
 """The tree metrics' statements for PostgreSQL: one read-only statement each, legal on a hot standby (no temporary tables).
 
 Each template starts `WITH RECURSIVE {prelude}` and reads the edges from `{edges}` (see `fill`): the table
-`chat_messages` itself, so that PostgreSQL can use its indexes (the messages of one conversation, a message by id); or, for the Feb-2026 generation, a CTE `e` that synthesizes parent_id once.
+`chat_messages` itself, so that PostgreSQL can use its indexes (the messages of one conversation, a message by
+id); or, for the Feb-2026 generation, a CTE `e` that synthesizes parent_id once.
 Only the walk from the roots is recursive. It joins the table on (parent_id, conversation_id): one hash of the
 table, built once and probed by every level; every other pass is over the walk's rows or over the few messages
 it does not reach.
