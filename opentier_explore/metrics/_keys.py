@@ -103,12 +103,23 @@ def parent_rows(ids, parents) -> np.ndarray:
     return out
 
 
-def sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sorted_codes(values) -> tuple[np.ndarray, np.ndarray]:
     """(codes, uniques) with uniques in ascending string order, like pd.factorize(values, sort=True) but sorting only the uniques."""
+    n = len(values)
+    keys = uuid_halves(values, np.zeros(n, bool)) if n else None
+    if keys is not None:  # canonical UUIDs: factorize the high halves (integers), if they tell the values apart
+        hi, lo = keys
+        codes, distinct = pd.factorize(hi)
+        row = np.empty(len(distinct), np.int64)
+        row[codes] = np.arange(n)
+        if (lo[row][codes] == lo).all():
+            order = np.lexsort((lo[row], distinct))  # UUID order is text order for canonical UUIDs
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = np.arange(len(order))
+            return rank[codes], np.asarray(values[row[order]], dtype=object)
     codes, uniques = pd.factorize(values)  # few distinct values (conversations): hashing strings is cheap here
     uniques = np.asarray(uniques, dtype=object)
     keys = uuid_halves(uniques, np.zeros(len(uniques), bool))
-    # UUID order is text order for canonical UUIDs, and integers sort much faster than strings
     order = np.lexsort((keys[1], keys[0])) if keys is not None else np.argsort(uniques, kind="stable")
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))

@@ -28,7 +28,7 @@ import pandas as pd
 
 from .. import config
 from ..snapshots import consistent
-from . import _edges, _keys, _source
+from . import _edges, _keys, _source, _trees_sql
 from ._metric import Metric
 
 __all__ = ["conversation_trees", "tree_faults", "message_depths", "tree_summary"]  # what metrics/__init__ exports
@@ -43,8 +43,8 @@ TREE_COLUMNS = ("n_messages", "n_roots", "max_depth", "n_leaves", "n_branch_poin
 
 
 def _walk_in_sql(engine, template: str, metric: str) -> pd.DataFrame:
-    """The recursive walk `template` over the database's edges (its `{edges}` slot), with the walks' work_mem."""
-    sql = template.replace("{edges}", _edges.edges_sql(engine, metric))
+    """The statement `template` (_trees_sql) over the database's edges, with the walks' work_mem (config.TREE_WORK_MEM)."""
+    sql = _trees_sql.fill(template, _edges.edges_sql(engine, metric))
     return _source.query(engine, sql, settings={"work_mem": config.TREE_WORK_MEM})
 
 
@@ -52,7 +52,7 @@ def _walk_in_sql(engine, template: str, metric: str) -> pd.DataFrame:
 def conversation_trees(src: _source.Source) -> pd.DataFrame:
     """Per conversation: n_messages, n_roots, max_depth, n_leaves, n_branch_points, max_children (module docstring)."""
     if _source.is_engine(src):
-        return _trees_frame(_walk_in_sql(src, _TREES_SQL, "conversation_trees"))
+        return _trees_frame(_walk_in_sql(src, _trees_sql.TREES, "conversation_trees"))
     walk = _Walk(_edges.edges_frame(src, "conversation_trees"))
     return walk.trees()
 
@@ -61,7 +61,7 @@ def conversation_trees(src: _source.Source) -> pd.DataFrame:
 def tree_faults(src: _source.Source) -> pd.DataFrame:
     """One row per faulty message: message_id, conversation_id, fault (cross_conversation_parent, missing_parent or cycle)."""
     if _source.is_engine(src):
-        return _faults_frame(_walk_in_sql(src, _FAULTS_SQL, "tree_faults"))
+        return _faults_frame(_walk_in_sql(src, _trees_sql.FAULTS, "tree_faults"))
     walk = _Walk(_edges.edges_frame(src, "tree_faults"))
     return walk.faults()
 
@@ -70,7 +70,7 @@ def tree_faults(src: _source.Source) -> pd.DataFrame:
 def message_depths(src: _source.Source) -> pd.Series:
     """Depth of every message that reaches a root (Int64, <NA> otherwise): indexed like chat_messages for frames, by id for an Engine."""
     if _source.is_engine(src):
-        return _depths_series(_walk_in_sql(src, _DEPTHS_SQL, "message_depths"))
+        return _depths_series(_walk_in_sql(src, _trees_sql.DEPTHS, "message_depths"))
     walk = _Walk(_edges.edges_frame(src, "message_depths"))
     depth = pd.array(np.where(walk.rooted, walk.dist + 1, 0), dtype="Int64")
     depth[~walk.rooted] = pd.NA
@@ -95,91 +95,6 @@ def tree_summary(src: _source.Source | pd.DataFrame) -> pd.Series:
         dtype=object,
         name="value",
     )
-
-
-# ---- in PostgreSQL: one statement per result -----------------------------------------------------------
-#: work_mem for the tree queries: the recursive walk hashes the (id, parent_id, conversation_id) triples
-#: once per tree level, which must fit in memory to stay fast (bench/RESULTS.md); SET LOCAL, this transaction only.
-
-_TREES_SQL = """
-WITH RECURSIVE e AS MATERIALIZED (SELECT id, parent_id, conversation_id FROM {edges} AS m),
-walk(id, conversation_id, depth) AS (
-    SELECT id, conversation_id, 1 FROM e WHERE parent_id IS NULL
-  UNION ALL
-    SELECT e.id, e.conversation_id, w.depth + 1
-    FROM walk w JOIN e ON e.parent_id = w.id AND e.conversation_id = w.conversation_id
-),
-depths AS (SELECT conversation_id, max(depth) AS max_depth FROM walk GROUP BY conversation_id),
-kids AS (
-    SELECT parent_id AS id, conversation_id, count(*) AS n FROM e WHERE parent_id IS NOT NULL
-    GROUP BY parent_id, conversation_id
-),
-per_conv AS (
-    SELECT m.conversation_id,
-           count(*) AS n_messages,
-           count(*) FILTER (WHERE m.parent_id IS NULL) AS n_roots,
-           count(*) FILTER (WHERE k.n IS NULL) AS n_leaves,
-           count(*) FILTER (WHERE k.n >= 2) AS n_branch_points,
-           coalesce(max(k.n), 0) AS max_children
-    FROM e m LEFT JOIN kids k ON k.id = m.id AND k.conversation_id = m.conversation_id
-    GROUP BY m.conversation_id
-)
-SELECT p.conversation_id::text AS conversation_id, p.n_messages, p.n_roots, d.max_depth,
-       p.n_leaves, p.n_branch_points, p.max_children
-FROM per_conv p LEFT JOIN depths d USING (conversation_id)
-"""
-
-_FAULTS_SQL = """
-WITH RECURSIVE e AS MATERIALIZED (
-    SELECT c.id, c.conversation_id, c.parent_id, p.id AS pid, p.conversation_id AS pconv
-    FROM {edges} c LEFT JOIN {edges} p ON p.id = c.parent_id
-),
-reach(id, conversation_id) AS (
-    SELECT id, conversation_id FROM e
-    WHERE parent_id IS NULL OR pid IS NULL OR pconv <> conversation_id
-  UNION ALL
-    SELECT e.id, e.conversation_id
-    FROM reach r JOIN e ON e.parent_id = r.id AND e.conversation_id = r.conversation_id
-),
-cand AS MATERIALIZED (
-    SELECT e.id, e.parent_id, e.conversation_id FROM e WHERE NOT EXISTS (SELECT 1 FROM reach r WHERE r.id = e.id)
-),
--- A walk up from each unreachable message stops at a message of smaller rank (a hash of the id, so
--- that no numbering of ids makes walks long), so only the smallest-ranked message of a cycle comes back
--- to itself; expected walks are short, and CYCLE stops any that would go round forever.
-ranked AS MATERIALIZED (
-    SELECT id, parent_id, (hashtextextended(id::text, 0), id) AS rk FROM cand
-),
-up(start, srk, cur) AS (
-    SELECT id, rk, parent_id FROM ranked
-  UNION ALL
-    SELECT u.start, u.srk, c.parent_id FROM up u JOIN ranked c ON c.id = u.cur WHERE c.rk > u.srk
-) CYCLE cur SET looped USING path,
-ring(id) AS (
-    SELECT DISTINCT start FROM up WHERE cur = start
-  UNION
-    SELECT c.parent_id FROM ring r JOIN cand c ON c.id = r.id
-)
-SELECT id::text AS message_id, conversation_id::text AS conversation_id, 'missing_parent' AS fault
-FROM e WHERE parent_id IS NOT NULL AND pid IS NULL
-UNION ALL
-SELECT id::text, conversation_id::text, 'cross_conversation_parent'
-FROM e WHERE pid IS NOT NULL AND pconv <> conversation_id
-UNION ALL
-SELECT c.id::text, c.conversation_id::text, 'cycle'
-FROM cand c WHERE c.id IN (SELECT id FROM ring)
-"""
-
-_DEPTHS_SQL = """
-WITH RECURSIVE e AS MATERIALIZED (SELECT id, parent_id, conversation_id FROM {edges} AS m),
-walk(id, conversation_id, depth) AS (
-    SELECT id, conversation_id, 1 FROM e WHERE parent_id IS NULL
-  UNION ALL
-    SELECT e.id, e.conversation_id, w.depth + 1
-    FROM walk w JOIN e ON e.parent_id = w.id AND e.conversation_id = w.conversation_id
-)
-SELECT m.id::text AS id, w.depth FROM e m LEFT JOIN walk w ON w.id = m.id ORDER BY m.id
-"""
 
 
 # ---- in pandas -------------------------------------------------------------------------------------------

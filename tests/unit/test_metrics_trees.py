@@ -74,6 +74,22 @@ def test_key_matching_falls_back_to_strings_when_halves_collide():
     assert len(uniques) == 2 and _keys.uuid_halves(upper, np.zeros(2, bool)) is None
 
 
+def test_conversation_codes_sort_like_strings_with_and_without_repeated_high_halves():
+    from opentier_explore.metrics import _keys
+
+    a, b, c = (
+        "00000000-0000-4000-8000-000000000002",
+        "00000000-0000-4000-8000-000000000001",
+        "ffffffff-0000-4000-8000-000000000000",
+    )
+    for values in (np.array([c, a, c, b, a], dtype=object), np.array([c, a, c, a], dtype=object)):
+        codes, uniques = _keys.sorted_codes(values)  # a, b share the high half: the string path decides
+        want_codes, want = pd.factorize(values, sort=True)
+        assert uniques.tolist() == list(want) and codes.tolist() == want_codes.tolist()
+    codes, uniques = _keys.sorted_codes(pd.Series([c, a, c], dtype="str").array)
+    assert uniques.tolist() == [a, c] and codes.tolist() == [1, 0, 1]  # Arrow strings
+
+
 def test_same_low_half_different_uuid_is_not_a_match():
     from opentier_explore.metrics import _keys
 

@@ -1,0 +1,124 @@
+"""The tree metrics' statements for PostgreSQL: one read-only statement each, legal on a hot standby (no temporary tables).
+
+Each template starts `WITH RECURSIVE {prelude}` and reads the edges from `{edges}` (see `fill`): the table
+`chat_messages` itself, so that PostgreSQL can use its indexes (the messages of one conversation, a message by
+id); or, for the Feb-2026 generation, a CTE `e` that synthesizes parent_id once.
+Only the walk from the roots is recursive. It joins the table on (parent_id, conversation_id): one hash of the
+table, built once and probed by every level; every other pass is over the walk's rows or over the few messages
+it does not reach.
+"""
+
+from __future__ import annotations
+
+#: the walk from the roots along tree edges (a parent in the same conversation), with each message's depth
+_WALK = """
+walk(id, conversation_id, depth) AS (
+    SELECT id, conversation_id, 1 FROM {edges} WHERE parent_id IS NULL
+  UNION ALL
+    SELECT c.id, c.conversation_id, w.depth + 1
+    FROM walk w JOIN {edges} c ON c.parent_id = w.id AND c.conversation_id = w.conversation_id
+)"""
+
+#: the messages the walk misses (`cand`: on or under a cycle, or under a faulty message), looked for only in the
+#: conversations where the walk reached fewer messages than there are (`short`, usually none)
+_UNROOTED = """,
+msgs AS MATERIALIZED (SELECT conversation_id, count(*) AS n_messages FROM {edges} GROUP BY conversation_id),
+short AS MATERIALIZED (
+    SELECT m.conversation_id FROM msgs m LEFT JOIN rooted r USING (conversation_id)
+    WHERE r.conversation_id IS NULL OR r.n < m.n_messages
+),
+reached AS MATERIALIZED (SELECT w.id FROM walk w WHERE w.conversation_id IN (SELECT conversation_id FROM short)),
+cand AS MATERIALIZED (
+    SELECT m.id, m.parent_id, m.conversation_id FROM {edges} m
+    WHERE m.conversation_id IN (SELECT conversation_id FROM short) AND NOT EXISTS (SELECT 1 FROM reached r WHERE r.id = m.id)
+)"""
+
+#: All children of a parent lie on one level of the walk, so window functions over the level count them: each
+#: child carries its parent's number of children (`kids`), and one child per parent is `first`. The rooted
+#: messages' counts come from the walk; those of the unrooted ones (whose children are unrooted too) from `cand`.
+TREES = (
+    """WITH RECURSIVE {prelude}
+walk(id, conversation_id, depth, kids, first) AS (
+    SELECT id, conversation_id, 1, 0::bigint, false FROM {edges} WHERE parent_id IS NULL
+  UNION ALL
+    SELECT c.id, c.conversation_id, w.depth + 1, count(*) OVER (PARTITION BY w.id), row_number() OVER (PARTITION BY w.id) = 1
+    FROM walk w JOIN {edges} c ON c.parent_id = w.id AND c.conversation_id = w.conversation_id
+),
+rooted AS MATERIALIZED (
+    SELECT conversation_id, count(*) AS n, count(*) FILTER (WHERE depth = 1) AS n_roots, max(depth) AS max_depth,
+           count(*) FILTER (WHERE first) AS with_kids, count(*) FILTER (WHERE first AND kids >= 2) AS n_branch_points,
+           max(kids) AS max_children
+    FROM walk GROUP BY conversation_id
+)"""
+    + _UNROOTED
+    + """,
+ukids AS (
+    SELECT p.conversation_id, count(*) AS n
+    FROM cand c JOIN cand p ON p.id = c.parent_id AND p.conversation_id = c.conversation_id
+    GROUP BY p.id, p.conversation_id
+),
+unrooted AS (
+    SELECT conversation_id, count(*) AS with_kids, count(*) FILTER (WHERE n >= 2) AS n_branch_points, max(n) AS max_children
+    FROM ukids GROUP BY conversation_id
+)
+SELECT m.conversation_id::text AS conversation_id, m.n_messages, coalesce(r.n_roots, 0) AS n_roots, r.max_depth,
+       m.n_messages - coalesce(r.with_kids, 0) - coalesce(u.with_kids, 0) AS n_leaves,
+       coalesce(r.n_branch_points, 0) + coalesce(u.n_branch_points, 0) AS n_branch_points,
+       greatest(coalesce(r.max_children, 0), coalesce(u.max_children, 0)) AS max_children
+FROM msgs m LEFT JOIN rooted r USING (conversation_id) LEFT JOIN unrooted u USING (conversation_id)
+"""
+)
+
+#: Every faulty message is unrooted, so only `cand` is looked at: a parent missing or in another conversation
+#: makes a head; among the rest (`tree`, whose parents are tree edges), a walk up from each message stops at a
+#: message of smaller rank (a hash of the id, so that no numbering of ids makes walks long), so only the
+#: smallest-ranked message of a cycle comes back to itself; expected walks are short, and CYCLE stops any that
+#: would go round forever.
+FAULTS = (
+    "WITH RECURSIVE {prelude}"
+    + _WALK
+    + """,
+rooted AS MATERIALIZED (SELECT conversation_id, count(*) AS n FROM walk GROUP BY conversation_id)"""
+    + _UNROOTED
+    + """,
+heads AS MATERIALIZED (
+    SELECT c.id, c.conversation_id,
+           CASE WHEN p.id IS NULL THEN 'missing_parent' ELSE 'cross_conversation_parent' END AS fault
+    FROM cand c LEFT JOIN {edges} p ON p.id = c.parent_id
+    WHERE p.id IS NULL OR p.conversation_id <> c.conversation_id
+),
+tree AS MATERIALIZED (
+    SELECT id, parent_id, conversation_id, (hashtextextended(id::text, 0), id) AS rk
+    FROM cand c WHERE NOT EXISTS (SELECT 1 FROM heads h WHERE h.id = c.id)
+),
+up(start, srk, cur) AS (
+    SELECT id, rk, parent_id FROM tree
+  UNION ALL
+    SELECT u.start, u.srk, c.parent_id FROM up u JOIN tree c ON c.id = u.cur WHERE c.rk > u.srk
+) CYCLE cur SET looped USING path,
+ring(id) AS (
+    SELECT DISTINCT start FROM up WHERE cur = start
+  UNION
+    SELECT c.parent_id FROM ring r JOIN tree c ON c.id = r.id
+)
+SELECT id::text AS message_id, conversation_id::text AS conversation_id, fault FROM heads
+UNION ALL
+SELECT c.id::text, c.conversation_id::text, 'cycle' FROM tree c WHERE c.id IN (SELECT id FROM ring)
+"""
+)
+
+DEPTHS = (
+    "WITH RECURSIVE {prelude}"
+    + _WALK
+    + """
+SELECT m.id::text AS id, w.depth FROM {edges} m LEFT JOIN walk w ON w.id = m.id ORDER BY m.id
+"""
+)
+
+
+def fill(template: str, edges: str) -> str:
+    """`template` reading its edges from `edges`: the table `chat_messages`, or a subquery read once into CTE `e`."""
+    if edges == "chat_messages":
+        return template.replace("{prelude}", "").replace("{edges}", edges)
+    prelude = f"e AS MATERIALIZED (SELECT id, conversation_id, parent_id FROM {edges} AS s),"
+    return template.replace("{prelude}", prelude).replace("{edges}", "e")
