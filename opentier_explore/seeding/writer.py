@@ -8,12 +8,11 @@ import psycopg
 
 from seed import profile as profile_mod
 from seed.errors import ProfileError
-from seed.generate import TABLES, iter_tables
+from seed.generate import TABLES
 
 from .. import db, server
 from ..errors import NotMigrated, SeedError
-from . import ledger, rebuild
-from .pipeline import Pipeline
+from . import ledger, pipeline, rebuild, source
 
 
 def load_profile(name_or_path: str) -> profile_mod.Profile:
@@ -80,23 +79,17 @@ def _seed_in_transaction(
 
 
 def _load(conn: psycopg.Connection, prof: profile_mod.Profile, seed: int, progress: bool) -> dict[str, int]:
-    """Drop the tables' keys, indexes and foreign keys; COPY each table as it is generated, rebuild its keys and
-    indexes and analyze it right after (on a worker thread, overlapping the next table's generation); re-add the
-    foreign keys."""
+    """Drop the tables' keys, indexes and foreign keys; COPY each table as the generator process sends it, rebuild
+    its keys and indexes and analyze it right after (the generator runs ahead meanwhile); re-add the foreign keys."""
     conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
     items = rebuild.rebuildable(conn, TABLES)
     rebuild.drop(conn, items)
-    counts: dict[str, int] = {}
-    work = Pipeline(conn, progress)
+    # ANALYZE too: the first queries on a freshly seeded database would otherwise plan without statistics.
+    then = {t: [i.create_sql() for i in items if i.table == t and i.kind != "fk"] + [f'ANALYZE "{t}"'] for t in TABLES}
+    gen = source.Source(prof, seed, conn.info.encoding)
     try:
-        for table in iter_tables(prof, seed):
-            # ANALYZE too: the first queries on a freshly seeded database would otherwise plan without statistics.
-            then = [i.create_sql() for i in items if i.table == table.name and i.kind != "fk"]
-            work.copy(table, then=then + [f'ANALYZE "{table.name}"'])
-            counts[table.name] = len(table)
-        work.execute([i.create_sql() for i in items if i.kind == "fk"], "foreign keys")
-        work.finish()
-    except BaseException:
-        work.abort()
-        raise
+        counts = pipeline.load(conn, gen, then, progress)
+    finally:
+        gen.close()
+    pipeline.execute(conn, [i.create_sql() for i in items if i.kind == "fk"], "foreign keys", progress)
     return counts

@@ -180,8 +180,11 @@ def test_an_interrupted_seed_leaves_every_table_empty(pg, sig, pattern):
         )
         try:
             _wait_for(url, proc, pattern)
+            children = _children(proc.pid)  # the generator process
+            assert children
             proc.send_signal(sig)
             out, err = proc.communicate(timeout=60)
+            assert _gone(children), "the generator process outlived the interrupted seed"
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -234,27 +237,90 @@ def test_a_seeded_database_emptied_by_hand_seeds_again(pg, tiny_template):
         pg.drop_db("seed_emptied")
 
 
-def test_running_out_of_memory_is_one_sentence_and_rolls_everything_back(pg, monkeypatch):
-    """A profile too large for the machine: numpy's MemoryError mid-way becomes a SeedError; nothing changed."""
-    from opentier_explore import seeding
-    from opentier_explore.errors import SeedError
-
-    run_module = sys.modules["opentier_explore.seeding.writer"]
-    real = run_module.iter_tables
-
-    def two_tables_then_out_of_memory(prof, seed_value):
-        tables = real(prof, seed_value)
-        yield next(tables)
-        yield next(tables)
-        raise MemoryError("Unable to allocate 44.7 GiB")
+def test_running_out_of_memory_is_one_sentence_and_rolls_everything_back(pg, tmp_path):
+    """A profile too large for the memory the seed may use (an address-space limit, inherited by the generator
+    process): numpy's MemoryError in the generator, after the first tables were loaded, becomes one sentence."""
+    import resource
 
     url = pg.create_db("seed_oom")
     try:
         migrate.up(url)
         before, schema = state(url), catalog(url)
-        monkeypatch.setattr(run_module, "iter_tables", two_tables_then_out_of_memory)
-        with pytest.raises(SeedError, match="too large for this machine's memory, nothing was changed"):
-            seeding.run(url, profile="tiny", progress=False)
+        path = tmp_path / "too_big.toml"
+        path.write_text((PROFILES / "tiny.toml").read_text().replace("count = 700", "count = 1000000000", 1))
+        limit = 3 << 30
+
+        def limited() -> None:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+        env = {k: v for k, v in os.environ.items() if k != config.DATABASE_URL_ENV}
+        result = subprocess.run(
+            [sys.executable, "-m", "opentier_explore", "seed", "--database-url", url, "--profile", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env=env,
+            cwd=config.PROJECT_DIR,
+            preexec_fn=limited,
+        )
+        one_sentence(result, "too large for this machine's memory, nothing was changed")
         assert state(url) == before and catalog(url) == schema
     finally:
         pg.drop_db("seed_oom")
+
+
+def _children(pid: int) -> set[int]:
+    """The live child processes of `pid` (Linux /proc)."""
+    out: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out |= {int(c) for c in (task / "children").read_text().split()}
+    return out
+
+
+def _gone(pids: set[int], timeout: float = 15) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = {p for p in pids if Path(f"/proc/{p}").exists() and "(Z" not in _stat(p)}
+        if not alive:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _stat(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1][:3]
+    except OSError:
+        return " (Z"  # gone meanwhile
+
+
+def test_a_generator_process_that_dies_is_one_sentence_and_rolls_everything_back(pg):
+    """The generator runs in a process of its own; killed mid-COPY (as the kernel's OOM killer would), the seed
+    says so in one sentence and leaves every table as it was."""
+    url = pg.create_db("seed_child_killed")
+    try:
+        migrate.up(url)
+        before, schema = state(url), catalog(url)
+        env = {k: v for k, v in os.environ.items() if k != config.DATABASE_URL_ENV}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "opentier_explore", "seed", "--database-url", url, "--profile", "demo"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=config.PROJECT_DIR,
+        )
+        try:
+            _wait_for(url, proc, 'COPY "conversations"%')
+            children = _children(proc.pid)
+            assert len(children) == 1, children
+            os.kill(children.pop(), signal.SIGKILL)
+            result = subprocess.CompletedProcess(proc.args, proc.wait(timeout=120), *proc.communicate(timeout=60))
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        one_sentence(result, "stopped unexpectedly", "killed by signal 9", "rolled back, nothing changed")
+        assert state(url) == before and catalog(url) == schema
+    finally:
+        pg.drop_db("seed_child_killed")
