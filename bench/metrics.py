@@ -37,9 +37,9 @@ def bench(url: str, label: str, repeat: int, names: list[str]) -> list[str]:
     with engine.connect() as conn:
         n_msgs = conn.exec_driver_sql("SELECT count(*) FROM chat_messages").scalar()
         work_mem = conn.exec_driver_sql("SHOW work_mem").scalar()
-    from opentier_explore.metrics import trees
+    from opentier_explore import config
 
-    t_join, _ = _timed(lambda: _source_query(engine, SELF_JOIN, trees.WORK_MEM), repeat)
+    t_join, _ = _timed(lambda: _source_query(engine, SELF_JOIN, config.TREE_WORK_MEM), repeat)
     rows = []
     for name in names:
         metric = registry.BY_NAME[name]
