@@ -55,17 +55,22 @@ def seed(url: str, profile: str) -> tuple[float, int]:
     return seconds, usage.ru_maxrss * 1024
 
 
-def metrics(url: str) -> list[str]:
-    """Markdown rows: each registered metric's Engine path, timed once, and one hash self-join for scale."""
+def metrics(url: str, names: list[str] | None = None) -> list[str]:
+    """Markdown rows: each registered metric's Engine path (those in `names`, default all), timed once, and one hash
+    self-join for scale."""
     from bench.metrics import SELF_JOIN, _source_query
     from opentier_explore import config, connect
     from opentier_explore.metrics import registry
 
+    if names == []:
+        return []
     engine = connect(url)
     t0 = time.perf_counter()
     _source_query(engine, SELF_JOIN, config.TREE_WORK_MEM)
     rows = [f"| (one hash self-join of chat_messages on parent_id, for scale) | {time.perf_counter() - t0:.1f} |"]
     for metric in registry.METRICS:
+        if names is not None and metric.name not in names:
+            continue
         t0 = time.perf_counter()
         metric.function(engine)
         rows.append(f"| {metric.name} | {time.perf_counter() - t0:.1f} |")
@@ -97,12 +102,12 @@ def notebook(path: Path, url: str) -> tuple[float, int]:
     return seconds, int(re.search(r"peak-rss-kb (\d+)", text).group(1)) * 1024
 
 
-def notebooks(url: str, twin: bool) -> list[str]:
-    """Markdown rows: each notebook's run time and its kernel's peak memory (04 only with `twin`)."""
+def notebooks(url: str, twin: bool, names: list[str] | None = None) -> list[str]:
+    """Markdown rows: each notebook's run time and its kernel's peak memory (04 only with `twin`; `names`: those only)."""
     from opentier_explore import execute
 
     rows = []
-    for path in execute.notebooks():
+    for path in execute.notebooks(names):
         if path.stem == TWIN_NOTEBOOK and not twin:
             rows.append(f"| {path.stem} | not run (seeds a twin as big as its source: `--twin`) | |")
             continue
@@ -116,7 +121,7 @@ def _kept_seeding() -> str:
     """The `### Seeding` part of the recorded `## Huge` section (for --skip-seeding)."""
     text = (HERE / "RESULTS.md").read_text()
     text = text[text.find("## Huge\n") :] if "## Huge\n" in text else ""
-    found = re.search(r"^### Seeding\n.*?(?=^###? )", text, flags=re.S | re.M)
+    found = re.search(r"^### Seeding\n.*?(?=^##|\Z)", text, flags=re.S | re.M)
     return found.group(0).rstrip("\n") if found else "### Seeding\n\n(not measured in this run)"
 
 
@@ -127,6 +132,8 @@ def main() -> None:
     ap.add_argument("--profile", default="huge", help="the profile to seed (another one only to try this script)")
     ap.add_argument("--skip-seeding", action="store_true", help="the database is seeded already")
     ap.add_argument("--twin", action="store_true", help=f"also run {TWIN_NOTEBOOK} (a second database as big)")
+    ap.add_argument("--metrics", nargs="*", help="only these metrics (default: every registered one)")
+    ap.add_argument("--notebooks", nargs="*", help="only these notebooks (default: all; none: `--notebooks`)")
     ap.add_argument("--write", action="store_true", help="write the `## Huge` section of bench/RESULTS.md")
     args = ap.parse_args()
     header = machine()
@@ -141,8 +148,8 @@ def main() -> None:
                 f"**{seconds:.0f} s, peak RSS {peak / 2**30:.2f} GiB** (goal < 6 GB)."
             )
         print(seeding, file=sys.stderr, flush=True)
-        metric_rows = metrics(url)
-        notebook_rows = notebooks(url, args.twin)
+        metric_rows = metrics(url, args.metrics)
+        notebook_rows = notebooks(url, args.twin, args.notebooks) if args.notebooks != [] else []
     body = "\n".join(
         [
             "## Huge",
