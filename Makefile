@@ -42,9 +42,9 @@ notebooks: install ## re-execute the notebooks in place on a throw-away demo dat
 db-stop: ## stop the embedded PostgreSQL server
 	@test -x $(BIN)/opentier-explore && $(BIN)/opentier-explore db stop || true
 
-bench: install ## run the benchmarks on throw-away databases and rewrite bench/RESULTS.md (LARGE=1 adds the large profile)
+bench: install ## run the benchmarks on throw-away databases and rewrite bench/RESULTS.md (LARGE=1 adds the large profile; HUGE=1 runs the huge profile's benchmark alone, ~15 GB of disk)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	$(BIN)/python -m bench.all $(if $(LARGE),--large)
+	$(BIN)/python -m bench.all $(if $(LARGE),--large) $(if $(HUGE),--huge)
 
 clean: db-stop ## remove .venv, the local database and reports
 	rm -rf $(VENV) .opentier reports

@@ -205,7 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--check", action="store_true", help="exit non-zero unless every migration is applied")
 
     sd = sub.add_parser("seed", help="fill the database with synthetic OpenTier data", parents=[common])
-    sd.add_argument("--profile", default="tiny", help="tiny, demo, large, or a path to a profile .toml (default: tiny)")
+    sd.add_argument(
+        "--profile", default="tiny", help="tiny, demo, large, huge, or a path to a profile .toml (default: tiny)"
+    )
     sd.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
     sd.add_argument("--truncate", action="store_true", help="first empty a database this kit seeded")
     sd.set_defaults(func=_seed)

@@ -12,6 +12,9 @@ PROJECT_DIR = PACKAGE_DIR.parent
 DATABASE_URL_ENV = "DATABASE_URL"
 #: Environment variable moving the kit's local state (embedded server data).
 HOME_ENV = "OPENTIER_HOME"
+#: Environment variable (1/true/yes) making the notebooks compute every metric inside PostgreSQL and load no
+#: per-message frame into pandas: for a database too big for the kernel's memory (the `huge` profile).
+ENGINE_ONLY_ENV = "OPENTIER_ENGINE_ONLY"
 
 #: Database the embedded server serves the kit's data from.
 EMBEDDED_DATABASE = "opentier"
@@ -63,6 +66,11 @@ def lab_settings_dir() -> Path:
 def reports_dir() -> Path:
     """Where `report` writes the executed notebooks as HTML."""
     return PROJECT_DIR / "reports"
+
+
+def engine_only() -> bool:
+    """True when `$OPENTIER_ENGINE_ONLY` is 1, true or yes (any case): metrics on the Engine path only."""
+    return os.environ.get(ENGINE_ONLY_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
 def database_url_from_env() -> str | None:

@@ -211,7 +211,7 @@ def parse(text: str, where: str = "<text>") -> Profile:
 
 
 def load(name_or_path: str) -> Profile:
-    """The validated profile named `tiny`/`demo`/`large`, or read from a path."""
+    """The validated profile named `tiny`/`demo`/`large`/`huge`, or read from a path."""
     path = resolve(name_or_path)
     try:
         text = path.read_text(encoding="utf-8")

@@ -122,8 +122,8 @@ SQL = """
 WITH events AS (
     SELECT user_id::text AS user_id, created_at, true AS known FROM sessions WHERE CAST(:activity AS text) = 'sessions'
   UNION ALL
-    SELECT c.user_id, m.created_at, EXISTS (SELECT 1 FROM users x WHERE x.id::text = c.user_id) AS known
-    FROM chat_messages m JOIN conversations c ON c.id = m.conversation_id
+    SELECT c.user_id, m.created_at, x.id IS NOT NULL AS known  -- a join: EXISTS here was a scan of users per question
+    FROM chat_messages m JOIN conversations c ON c.id = m.conversation_id LEFT JOIN users x ON x.id::text = c.user_id
     WHERE CAST(:activity AS text) = 'chat' AND m.role = 'user'
 ),
 bounds AS (

@@ -7,7 +7,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import answers, memories
-from .common import MINUTE, US, Ctx, Lazy, Table, esc, group_starts, lognormal_us, position_in_group, ts, uuids, words
+from .common import (
+    MINUTE,
+    US,
+    Ctx,
+    Lazy,
+    Table,
+    esc,
+    group_starts,
+    lognormal_us,
+    position_in_group,
+    texts,
+    ts,
+    uuids,
+    words,
+)
 from .state import Citable, People
 
 _USER, _ASSISTANT = 0, 1
@@ -168,7 +182,7 @@ def _starts(ctx: Ctx, people: People, n_conv: int) -> tuple[np.ndarray, np.ndarr
     owner = np.concatenate([login_owner[login], np.full(n_orph, -1)])
     start = np.minimum(np.concatenate([start_real, start_orph]), ctx.as_of - 2 * MINUTE)
     order = np.argsort(start, kind="stable")
-    return user_txt[order], owner[order], start[order]
+    return user_txt[order].astype("S36"), owner[order], start[order]
 
 
 def _trees(ctx: Ctx, start: np.ndarray) -> tuple[_Msgs, np.ndarray, int]:
@@ -228,14 +242,14 @@ def _chat_table(ctx: Ctx, citable: Citable, m: _Msgs, ids, conv_ids, content: _C
 
     def parents(a: int, b: int) -> list[str | None]:
         p = m.parent[a:b]
-        return [None if q < 0 else v for q, v in zip(p.tolist(), ids[np.maximum(p, 0)].tolist())]
+        return [None if q < 0 else v for q, v in zip(p.tolist(), texts(ids[np.maximum(p, 0)]))]
 
     return Table(
         "chat_messages",
         ["id", "conversation_id", "parent_id", "role", "content", "sources", "metadata", "created_at"],
         [
-            Lazy(total, lambda a, b: ids[a:b].tolist()),
-            Lazy(total, lambda a, b: conv_ids[m.conv[a:b]].tolist()),
+            Lazy(total, lambda a, b: texts(ids[a:b])),
+            Lazy(total, lambda a, b: texts(conv_ids[m.conv[a:b]])),
             Lazy(total, parents),
             Lazy(total, lambda a, b: [_ROLE[r] for r in m.role[a:b].tolist()]),
             Lazy(total, lambda a, b: content.texts(np.arange(a, b))),
@@ -251,18 +265,23 @@ def _conversations_table(ctx, conv_ids, user_txt, start, first_question: np.ndar
     rng, n_conv = ctx.rng, len(start)
     untitled = rng.random(n_conv) < ctx.p("conversations.untitled_share")
     renamed_at = np.minimum(start + rng.integers(300_000, 3 * US, n_conv), ctx.as_of)
-    titles = [
-        "New Chat" if u else esc(title_of(content.raw_questions[q]))
-        for u, q in zip(untitled.tolist(), content.pool_i[first_question].tolist())
-    ]
-    conv_meta = np.where(rng.random(n_conv) < NULL_METADATA_SHARE, "null", "{}").tolist()
+    null_meta = rng.random(n_conv) < NULL_METADATA_SHARE
+    first = content.pool_i[first_question]
+    updated = np.where(untitled, start, renamed_at)
+
+    def titles(a: int, b: int) -> list[str]:
+        return [
+            "New Chat" if u else esc(title_of(content.raw_questions[q]))
+            for u, q in zip(untitled[a:b].tolist(), first[a:b].tolist())
+        ]
+
     columns = [
-        conv_ids.tolist(),
-        user_txt.tolist(),
-        titles,
-        conv_meta,
-        ts(start),
-        ts(np.where(untitled, start, renamed_at)),
+        Lazy(n_conv, lambda a, b: texts(conv_ids[a:b])),
+        Lazy(n_conv, lambda a, b: texts(user_txt[a:b])),
+        Lazy(n_conv, titles),
+        Lazy(n_conv, lambda a, b: np.where(null_meta[a:b], "null", "{}").tolist()),
+        Lazy(n_conv, lambda a, b: ts(start[a:b])),
+        Lazy(n_conv, lambda a, b: ts(updated[a:b])),
     ]
     return Table("conversations", ["id", "user_id", "title", "metadata", "created_at", "updated_at"], columns)
 
@@ -270,14 +289,14 @@ def _conversations_table(ctx, conv_ids, user_txt, start, first_question: np.ndar
 def _mirror_table(ctx: Ctx, m: _Msgs, n_spine: int, start, conv_ids, content: _Content) -> Table:
     """The Rust API mirrored the linear part of early conversations into `messages`, then stopped."""
     mir = np.flatnonzero(start[m.conv[:n_spine]] < _mirror_cutoff(ctx, start))
-    mir_ids = uuids(ctx.rng, len(mir))
+    mir_ids = uuids(ctx.rng, len(mir), compact=True)
     n = len(mir)
     return Table(
         "messages",
         ["id", "conversation_id", "role", "content", "metadata", "created_at"],
         [
-            Lazy(n, lambda a, b: mir_ids[a:b].tolist()),
-            Lazy(n, lambda a, b: conv_ids[m.conv[mir[a:b]]].tolist()),
+            Lazy(n, lambda a, b: texts(mir_ids[a:b])),
+            Lazy(n, lambda a, b: texts(conv_ids[m.conv[mir[a:b]]])),
             Lazy(n, lambda a, b: [_ROLE[r] for r in m.role[mir[a:b]].tolist()]),
             Lazy(n, lambda a, b: content.texts(mir[a:b])),
             Lazy(n, lambda a, b: ['{"source": "api"}'] * (b - a)),
@@ -290,10 +309,10 @@ def generate(ctx: Ctx, people: People, citable: Citable) -> list[Table]:
     """Rows of conversations, chat_messages, messages and user_memories."""
     n_conv = ctx.p("conversations.count")
     user_txt, owner, start = _starts(ctx, people, n_conv)
-    conv_ids = uuids(ctx.rng, n_conv)
+    conv_ids = uuids(ctx.rng, n_conv, compact=True)
     topic = ctx.rng.integers(0, len(words("topics")), n_conv)
     m, length, n_spine = _trees(ctx, start)
-    ids = uuids(ctx.rng, len(m.conv))
+    ids = uuids(ctx.rng, len(m.conv), compact=True)
     content = _content(ctx, m, topic)
     chat = _chat_table(ctx, citable, m, ids, conv_ids, content)
     convs = _conversations_table(ctx, conv_ids, user_txt, start, group_starts(length), content)

@@ -13,7 +13,8 @@ TINY_TEXT = (profile.PROFILES_DIR / "tiny.toml").read_text()
 
 
 @pytest.mark.parametrize(
-    "name,users,conversations", [("tiny", 200, 700), ("demo", 5000, 37000), ("large", 50000, 440000)]
+    "name,users,conversations",
+    [("tiny", 200, 700), ("demo", 5000, 37000), ("large", 50000, 440000), ("huge", 170000, 1500000)],
 )
 def test_builtin_profiles_are_valid(name, users, conversations):
     p = profile.load(name)
@@ -30,7 +31,7 @@ def test_demo_covers_about_a_year_ending_mid_2026():
 
 
 def test_builtin_names():
-    assert profile.builtin_names() == ["demo", "large", "tiny"]
+    assert profile.builtin_names() == ["demo", "huge", "large", "tiny"]
 
 
 @pytest.mark.parametrize(
