@@ -12,6 +12,7 @@ import io
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -51,6 +52,7 @@ class Server:
 
     def stop(self) -> None:
         server.stop(self.pgdata)
+        shutil.rmtree(self.home, ignore_errors=True)
 
 
 def timed(fn, *args, **kwargs) -> float:
