@@ -32,7 +32,14 @@ def lab(*, url: str | None = None, extra_args: Sequence[str] = ()) -> int:
 
     libpq = prepare(url)
     env = dict(os.environ, **{config.DATABASE_URL_ENV: libpq})
+    cmd = lab_command(extra_args)
+    if os.name == "posix":
+        # JupyterLab takes this process's place, so a signal that stops `opentier-explore lab` (SIGTERM from a
+        # service manager or `kill`) stops the server and its kernels instead of leaving them running orphaned.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(cmd[0], cmd, env)
     try:
-        return subprocess.call(lab_command(extra_args), env=env)
+        return subprocess.call(cmd, env=env)
     except KeyboardInterrupt:
         return 0

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nbformat
 import psycopg
+import pytest
 from _catalog import catalog, ledger
 from test_cli_errors import PASSWORD
 
@@ -156,4 +157,7 @@ def test_lab_opens_on_feb2026_without_writing_to_it(feb2026_url, tmp_path) -> No
             proc.kill()
             proc.wait()
         proc.stderr.close()
+    # Stopping `opentier-explore lab` stops JupyterLab itself: nothing answers on its port any more.
+    with pytest.raises((urllib.error.URLError, ConnectionError)):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=5)
     assert _state(feb2026_url) == before
