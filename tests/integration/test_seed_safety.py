@@ -169,15 +169,7 @@ def test_an_interrupted_seed_leaves_every_table_empty(pg, sig, pattern):
     try:
         migrate.up(url)
         before, schema = state(url), catalog(url)
-        env = {k: v for k, v in os.environ.items() if k != config.DATABASE_URL_ENV}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "opentier_explore", "seed", "--database-url", url, "--profile", "demo"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=config.PROJECT_DIR,
-        )
+        proc = _seed_demo(url)
         try:
             _wait_for(url, proc, pattern)
             children = _children(proc.pid)  # the generator process
@@ -287,6 +279,19 @@ def _gone(pids: set[int], timeout: float = 15) -> bool:
     return False
 
 
+def _seed_demo(url: str) -> subprocess.Popen:
+    """`opentier-explore seed --profile demo` into `url` as a process of its own (no DATABASE_URL inherited)."""
+    env = {k: v for k, v in os.environ.items() if k != config.DATABASE_URL_ENV}
+    return subprocess.Popen(
+        [sys.executable, "-m", "opentier_explore", "seed", "--database-url", url, "--profile", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=config.PROJECT_DIR,
+    )
+
+
 def _stat(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1][:3]
@@ -301,15 +306,7 @@ def test_a_generator_process_that_dies_is_one_sentence_and_rolls_everything_back
     try:
         migrate.up(url)
         before, schema = state(url), catalog(url)
-        env = {k: v for k, v in os.environ.items() if k != config.DATABASE_URL_ENV}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "opentier_explore", "seed", "--database-url", url, "--profile", "demo"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=config.PROJECT_DIR,
-        )
+        proc = _seed_demo(url)
         try:
             _wait_for(url, proc, 'COPY "conversations"%')
             children = _children(proc.pid)
