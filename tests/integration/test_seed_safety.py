@@ -100,7 +100,7 @@ def test_bad_profile_values_are_refused_naming_the_key(migrated_url, tmp_path):
         path = tmp_path / "bad.toml"
         path.write_text(text.replace(old, new, 1))
         one_sentence(seed_cli(migrated_url, "--profile", str(path)), key)
-    one_sentence(seed_cli(migrated_url, "--profile", "huge"), "Unknown profile", "tiny")
+    one_sentence(seed_cli(migrated_url, "--profile", "gigantic"), "Unknown profile", "huge")
     one_sentence(seed_cli(migrated_url, "--profile", str(tmp_path / "missing.toml")), "does not exist")
     assert state(migrated_url) == before
 

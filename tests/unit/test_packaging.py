@@ -18,7 +18,8 @@ def _norm(spec: str) -> str:
 
 def _pip_specs() -> set[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return {_norm(s) for s in project["dependencies"] + project["optional-dependencies"]["dev"]}
+    extras = project["optional-dependencies"]
+    return {_norm(s) for s in project["dependencies"] + extras["dev"] + extras["bench"]}
 
 
 def _conda_pip_specs() -> set[str]:
@@ -26,7 +27,7 @@ def _conda_pip_specs() -> set[str]:
     start = next(i for i, line in enumerate(lines) if line.strip() == "- pip:")
     specs = set()
     for line in lines[start + 1 :]:
-        m = re.match(r"^\s+- (.+)$", line)
+        m = re.match(r"^\s+- ([^#]+?)\s*(?:#.*)?$", line)
         if not m:
             break
         if not m.group(1).startswith("--"):
