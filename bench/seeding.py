@@ -42,12 +42,16 @@ class Server:
         self.pgdata = self.home / "pgdata"
         server.start(self.pgdata)
 
-    def fresh(self, name: str) -> str:
+    def fresh(self, name: str, settle: bool = False) -> str:
+        """A new migrated database `name`; `settle`: after a CHECKPOINT, so no run inherits another's dirty pages."""
         with psycopg.connect(server.url(self.pgdata, "postgres"), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')
         url = server.url(self.pgdata, name)
         migrate.up(url)
+        if settle:
+            with psycopg.connect(server.url(self.pgdata, "postgres"), autocommit=True) as conn:
+                conn.execute("CHECKPOINT")
         return url
 
     def stop(self) -> None:
@@ -96,28 +100,45 @@ def load_dump(url: str, data: dict[str, bytes], rebuild: bool) -> None:
 # --- the row-by-row baseline: the seeded rows themselves, one INSERT per row via executemany -----------------
 
 
-def row_by_row(url: str, seeded_url: str, sample: int) -> dict[str, tuple[int, float]]:
-    """Insert `sample` rows per table taken from the seeded database (same shapes and sizes as the seed writes),
-    one INSERT per row via `executemany`; (rows, seconds) per table. Foreign keys are not checked
-    (session_replication_role = replica: the sampled rows reference rows outside the sample), which only
-    flatters this baseline."""
+def row_by_row(url: str, seeded_url: str, sample: int | None) -> dict[str, tuple[int, float]]:
+    """Insert the seeded rows themselves (same shapes and sizes as the seed writes), one INSERT per row via
+    `executemany`, into the migrated tables; (rows, seconds) per table. `sample=None`: every row, in the seeded
+    order (parents first), foreign keys checked, as a hand-written script would. Otherwise `sample` rows per table
+    with foreign keys unchecked (session_replication_role = replica: the sampled rows reference rows outside the
+    sample), which only flatters this baseline."""
     out: dict[str, tuple[int, float]] = {}
-    with psycopg.connect(seeded_url) as src:
+    limit = "" if sample is None else f" LIMIT {sample}"
+    with psycopg.connect(seeded_url) as src, psycopg.connect(url) as conn, conn.cursor() as cur:
         for name in ("json", "jsonb"):  # JSON as its text, exactly as stored (a JSON null stays a JSON null)
             src.adapters.register_loader(name, TextLoader)
-        samples = {}
+        if sample is not None:
+            conn.execute("SET LOCAL session_replication_role = replica")
         for t in TABLES:
-            with src.cursor() as cur:
-                cur.execute(f'SELECT * FROM "{t}" LIMIT {sample}')
-                samples[t] = ([d.name for d in cur.description], cur.fetchall())
-    with psycopg.connect(url) as conn, conn.cursor() as cur:
-        conn.execute("SET LOCAL session_replication_role = replica")
-        for t, (cols, rows) in samples.items():
+            with src.cursor() as read:
+                read.execute(f'SELECT * FROM "{t}"{limit}')
+                cols, rows = [d.name for d in read.description], read.fetchall()
+            if "parent_id" in cols and sample is None:
+                rows = _parents_first(rows, cols.index("id"), cols.index("parent_id"))
             sql = f'INSERT INTO "{t}" ({", ".join(cols)}) VALUES ({", ".join(["%s"] * len(cols))})'
             start = time.perf_counter()
             cur.executemany(sql, rows)
             out[t] = (len(rows), time.perf_counter() - start)
+            del rows
         conn.commit()
+    return out
+
+
+def _parents_first(rows: list[tuple], id_at: int, parent_at: int) -> list[tuple]:
+    """The rows reordered so that each comes after its parent (the order a script generating trees inserts them)."""
+    children: dict = {}
+    for row in rows:
+        children.setdefault(row[parent_at], []).append(row)
+    out, todo = [], list(reversed(children.pop(None, [])))
+    while todo:
+        row = todo.pop()
+        out.append(row)
+        todo.extend(reversed(children.pop(row[id_at], [])))
+    assert len(out) == len(rows), "a row's parent is missing"
     return out
 
 
@@ -174,10 +195,6 @@ def main() -> int:
     try:
         for prof in args.profiles:
             repeat = args.repeat if prof != "large" else 1
-            seed_s = []
-            for i in range(repeat):
-                url = srv.fresh(f"b_{prof}_{i}")
-                seed_s.append(timed(seeding.run, url, profile=prof, seed=42, progress=False))
             url = srv.fresh(f"b_{prof}_cli")
             env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
             t = time.perf_counter()
@@ -192,11 +209,16 @@ def main() -> int:
             with psycopg.connect(url) as conn:
                 counts = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLES}
             data = dump(url)
-            indexed_s, rebuilt_s = [], []
-            for i in range(repeat):
-                indexed_s.append(timed(load_dump, srv.fresh(f"b_{prof}_raw_{i}"), data, rebuild=False))
-                rebuilt_s.append(timed(load_dump, srv.fresh(f"b_{prof}_rb_{i}"), data, rebuild=True))
-            baseline = row_by_row(srv.fresh(f"b_{prof}_rbr"), url, args.sample)
+            seed_s, indexed_s, rebuilt_s = [], [], []
+            for i in range(repeat):  # interleaved rounds, each run on a fresh database after a checkpoint
+                seed_s.append(
+                    timed(seeding.run, srv.fresh(f"b_{prof}_{i}", settle=True), profile=prof, seed=42, progress=False)
+                )
+                indexed_s.append(timed(load_dump, srv.fresh(f"b_{prof}_raw_{i}", settle=True), data, rebuild=False))
+                rebuilt_s.append(timed(load_dump, srv.fresh(f"b_{prof}_rb_{i}", settle=True), data, rebuild=True))
+            del data
+            full = prof != "large"  # every row, foreign keys checked; `large` on a sample, extrapolated
+            baseline = row_by_row(srv.fresh(f"b_{prof}_rbr", settle=True), url, None if full else args.sample)
             fk = faker_script(srv.fresh(f"b_{prof}_faker"), args.sample)
             per_row = {t: s / n for t, (n, s) in baseline.items() if n}
             # tables the Faker script leaves out are counted at the sampled rows' row-by-row cost
@@ -212,7 +234,7 @@ def main() -> int:
             detail.append(
                 f"- `{prof}`: seed runs {', '.join(f'{x:.2f}' for x in seed_s)} s; COPY into indexed tables "
                 f"{', '.join(f'{x:.2f}' for x in indexed_s)} s; COPY + rebuild {', '.join(f'{x:.2f}' for x in rebuilt_s)} s; "
-                f"row-by-row sample {args.sample} rows/table: "
+                f"row-by-row {'every row' if full else f'sample {args.sample} rows/table'}: "
                 + ", ".join(f"{t} {1e6 * per_row[t]:.0f} µs/row" for t in ("users", "chat_messages", "document_chunks"))
             )
             if prof == "demo":
@@ -230,7 +252,8 @@ def main() -> int:
     section = f"""## Seeding
 
 Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `bench/seeding.py` (seed 42, embedded PostgreSQL 18,
-median of {args.repeat} runs; `large` once). Machine: {m["nproc"]} CPUs (`nproc`), {m["cpu"]}, Python {m["python"]};
+median of {args.repeat} interleaved rounds of seed, COPY indexed, COPY + rebuild, each on a fresh database after a
+CHECKPOINT; `large` once). Machine: {m["nproc"]} CPUs (`nproc`), {m["cpu"]}, Python {m["python"]};
 load average {load_before} before and {load_after} after (the 2 cores run both the benchmark and
 the server, so absolute times vary by about ±15 % between runs; compare the ratios).
 
@@ -249,9 +272,10 @@ the server, so absolute times vary by about ±15 % between runs; compare the rat
 - **COPY same rows**: the seeded tables dumped with `COPY … TO STDOUT (FORMAT binary)` and loaded back with binary
   COPY into a fresh migrated database in one transaction — the physical limit of loading these rows — once into the
   indexed tables as migrated, once with the seeder's trick (drop keys/indexes/foreign keys, COPY, recreate).
-- **row-by-row**: the seeded rows themselves (a sample per table taken from the seeded database, so the same JSON
-  shapes and sizes), inserted with `cursor.executemany`, one INSERT per row, foreign keys unchecked; extrapolated to
-  the profile's counts. **Faker**: a typical hand-written script (`bench/faker_script.py`: Faker names, e-mails,
+- **row-by-row**: the seeded rows themselves (the same JSON shapes and sizes), inserted with `cursor.executemany`,
+  one INSERT per row, into the migrated tables: for `tiny` and `demo` every row, parents first, foreign keys checked
+  (measured, the "extrapolated" column is then the measured total); for `large` a sample per table, foreign keys
+  unchecked, extrapolated to the profile's counts. **Faker**: a typical hand-written script (`bench/faker_script.py`: Faker names, e-mails,
   sentences and paragraphs, `uuid4()`, per-row dicts, `executemany`; Faker pinned in the `bench` extra) on a sample,
   extrapolated the same way (tables it leaves out at the row-by-row cost).
 - Targets: issue 3: `demo` under 10 s, ≤ 2× the COPY into indexed tables, ≥ 5× faster than row-by-row; issue 12:
@@ -260,7 +284,9 @@ the server, so absolute times vary by about ±15 % between runs; compare the rat
   not Python, is the bottleneck; the row-by-row and Faker scripts must move those same bytes too, which bounds
   their ratios (the Faker script takes about 6× the floor, so no seeder can be 15× faster than it).
 - How the seeder gets there: a child process (`python -m seed.stream`) generates every table and encodes its COPY
-  data (text format; binary for `document_chunks`, so the 384 floats of each embedding are not parsed from text),
+  data (binary: `document_chunks` from raw values, so the 384 floats of each embedding are not parsed from text;
+  `chat_messages` converted from its canonical COPY text, so the server parses no uuid or timestamp text; the other
+  tables as text),
   streaming it through a pipe; the seeding process drops the tables' keys, indexes and foreign keys inside its
   transaction, feeds each table's data to COPY, rebuilds that table's indexes and analyzes it while the child
   generates the next tables, then re-adds the foreign keys (validated in one pass each). The HNSW and GIN indexes

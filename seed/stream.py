@@ -50,8 +50,8 @@ def serve(stdin: BinaryIO, out: BinaryIO) -> None:
     try:
         for table in iter_tables(request["profile"], request["seed"]):
             _frame(out, b"T", pickle.dumps((table.name, copy.copy_sql(table), len(table))))
-            for rows, data in copy.chunks(table):  # encoded here, as psycopg would encode it for the connection
-                _frame(out, b"D", data.encode(encoding) if isinstance(data, str) else data, rows)
+            for rows, data in copy.wire_chunks(table, encoding):  # encoded here, as psycopg would for the connection
+                _frame(out, b"D", data, rows)
             _frame(out, b"E")
         _frame(out, b"Z")
     except BaseException as exc:  # handed to the parent, which turns it into one sentence

@@ -257,6 +257,7 @@ def _chat_table(ctx: Ctx, citable: Citable, m: _Msgs, ids, conv_ids, content: _C
             Lazy(total, meta),
             Lazy(total, lambda a, b: ts(m.time[a:b])),
         ],
+        wire=["uuid", "uuid", "uuid", "text", "text", "jsonb", "jsonb", "timestamptz"],
     )
 
 

@@ -38,13 +38,15 @@ class Table:
 
     Without `types`, values are COPY-text strings (already escaped) or None for NULL. With `types` (one of
     uuid, text, int4, jsonb, timestamptz, vector per column), values are raw: str, int, int µs since the epoch,
-    or the pgvector binary payload as bytes, and the table is loaded with binary COPY.
+    or the pgvector binary payload as bytes, and the table is loaded with binary COPY. `wire` (types of
+    `seed.copy`'s converters: uuid, text, jsonb, timestamptz) sends a text table as binary COPY, converted on the way.
     """
 
     name: str
     columns: list[str]
     data: list[Sequence[Any]]
     types: list[str] | None = None
+    wire: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.data[0]) if self.data else 0

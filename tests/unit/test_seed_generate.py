@@ -88,6 +88,49 @@ def test_binary_copy_encoding():
     )
 
 
+def test_wire_binary_converts_copy_text():
+    t = Table(
+        "t",
+        ["a", "b", "c", "d"],
+        [
+            ["00000000-0000-4000-8000-000000000001", None],
+            [r"l\\ine\none\ttab\r é", None],
+            [r'{"k": "a\\\\nb"}', None],
+            ["2000-01-01T00:00:00.000001+00", None],
+        ],
+        wire=["uuid", "text", "jsonb", "timestamptz"],
+    )
+    assert copy_mod.copy_sql(t).endswith("FROM STDIN (FORMAT binary)")
+    data = b"".join(x for _, x in copy_mod.wire_chunks(t, "utf-8"))
+    assert data.startswith(b"PGCOPY\n\xff\r\n\x00") and data.endswith(b"\xff\xff")
+    text = "l\\ine\none\ttab\r é".encode()
+    json = b'\x01{"k": "a\\\\nb"}'
+    assert data[19:-2] == (
+        struct.pack(">h", 4)
+        + struct.pack(">i", 16)
+        + bytes.fromhex("00000000000040008000000000000001")
+        + struct.pack(">i", len(text))
+        + text
+        + struct.pack(">i", len(json))
+        + json
+        + struct.pack(">iq", 8, 1)
+        + struct.pack(">h", 4)
+        + b"\xff\xff\xff\xff" * 4
+    )
+    # another client encoding takes the other unescaping path, to the same values
+    ascii_only = Table("t", t.columns, [c[:1] for c in t.data[:1]] + [[r"a\\b\nc"], ["{}"], t.data[3][:1]], wire=t.wire)
+    assert copy_mod.wire_binary(ascii_only, "latin-1") == copy_mod.wire_binary(ascii_only, "utf-8")
+    assert b" \xe9" in copy_mod.wire_binary(t, "latin-1")
+
+
+def test_only_wire_tables_change_format(tiny):
+    for t in tiny.values():
+        text = b"".join(d if isinstance(d, bytes) else d.encode() for _, d in copy_mod.chunks(t))
+        sent = b"".join(d for _, d in copy_mod.wire_chunks(t, "utf-8"))
+        assert (sent == text) == (not t.wire), t.name
+    assert tiny["chat_messages"].wire is not None
+
+
 def test_sessions_expire_after_seven_days(tiny):
     s = tiny["sessions"]
     created = np.array([c[:26] for c in col(s, "created_at")], dtype="datetime64[us]")
