@@ -81,3 +81,8 @@ def database_url_from_env() -> str | None:
 
 #: work_mem for the recursive tree walks (the tree metrics, calibration): each level hashes the edges once.
 TREE_WORK_MEM = "256MB"
+#: The walks' hash of the edges must fit in memory (work_mem × hash_mem_multiplier): spilled to batches, it is
+#: rebuilt for every level of the walk. Bytes per message that the hash takes (measured ~91), with a margin ...
+TREE_HASH_BYTES_PER_EDGE = 125
+#: ... and the most memory a walk's hash may take (hash_mem_multiplier is raised up to it, never lowered).
+TREE_HASH_MEM_MAX_MB = 4096

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import config
+from ..metrics import _trees_sql
 from .entries import Entries
 from .frame import Frame, capped, histogram, row, stat
 from .release import Stat, merge_small
@@ -89,11 +89,14 @@ def measure(conn: psycopg.Connection, schema: Schema, frame: Frame) -> dict[str,
     p = frame.params()
     convs, msgs = _sources(frame)
     cap = frame.cap or 1
-    conn.execute(f"SET LOCAL work_mem = '{config.TREE_WORK_MEM}'")
+    sizes = conn.execute(_trees_sql.WALK_SIZES_SQL).fetchone()
+    for name, value in _trees_sql.walk_settings(*sizes).items():
+        conn.execute(f"SET LOCAL {name} = '{value}'")
     tree = schema.has("chat_messages", "parent_id")
     lengths = (_LENGTHS_TREE if tree else _LENGTHS_FLAT).format(msgs=msgs, max_len=MAX_LEN)
     lengths_hist = histogram(conn, lengths, p, MAX_LEN)
-    conn.execute("RESET work_mem")  # the other queries hash several inputs at once: the server's default
+    conn.execute("RESET work_mem")  # the other queries hash several inputs at once: the server's defaults
+    conn.execute("RESET hash_mem_multiplier")
     out = {
         "chat.lengths": stat(lengths_hist, cap),
         "chat.roles": stat(row(conn, _ROLES.format(msgs=msgs), p), 2 * cap),

@@ -10,6 +10,8 @@ it does not reach.
 
 from __future__ import annotations
 
+import math
+
 #: the walk from the roots along tree edges (a parent in the same conversation), with each message's depth
 _WALK = """
 walk(id, conversation_id, depth) AS (
@@ -114,6 +116,33 @@ DEPTHS = (
 SELECT m.id::text AS id, w.depth FROM {edges} m LEFT JOIN walk w ON w.id = m.id ORDER BY m.id
 """
 )
+
+
+#: walk_settings' arguments: PostgreSQL's estimate of chat_messages' rows (-1 or 0 before its first ANALYZE, and
+#: for a view) and the session's hash_mem_multiplier
+WALK_SIZES_SQL = (
+    "SELECT (SELECT coalesce(max(c.reltuples), -1) FROM pg_class c WHERE c.oid = to_regclass('chat_messages')), "
+    "current_setting('hash_mem_multiplier')::float8"
+)
+
+
+def walk_settings(edge_rows: float, hash_mem_multiplier: float) -> dict[str, str]:
+    """SET LOCAL values for a walk over `edge_rows` messages: the edges' hash in memory (config, TREE_HASH_*)."""
+    from .. import config
+
+    work = _bytes(config.TREE_WORK_MEM)
+    need = max(edge_rows, 0) * config.TREE_HASH_BYTES_PER_EDGE / work
+    cap = max(config.TREE_HASH_MEM_MAX_MB * (1 << 20) / work, hash_mem_multiplier)
+    multiplier = min(max(hash_mem_multiplier, need), cap)
+    return {"work_mem": config.TREE_WORK_MEM, "hash_mem_multiplier": f"{math.ceil(multiplier * 10) / 10:.1f}"}
+
+
+def _bytes(setting: str) -> int:
+    """A PostgreSQL memory setting ('64kB', '256MB', '1GB') in bytes."""
+    for unit, factor in (("kB", 1 << 10), ("MB", 1 << 20), ("GB", 1 << 30)):
+        if setting.endswith(unit):
+            return int(setting.removesuffix(unit)) * factor
+    raise ValueError(f"config.TREE_WORK_MEM must end in kB, MB or GB, not {setting!r}")
 
 
 def fill(template: str, edges: str) -> str:

@@ -26,7 +26,6 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from .. import config
 from ..snapshots import consistent
 from . import _edges, _keys, _source, _trees_sql
 from ._metric import Metric
@@ -43,9 +42,10 @@ TREE_COLUMNS = ("n_messages", "n_roots", "max_depth", "n_leaves", "n_branch_poin
 
 
 def _walk_in_sql(engine, template: str, metric: str) -> pd.DataFrame:
-    """The statement `template` (_trees_sql) over the database's edges, with the walks' work_mem (config.TREE_WORK_MEM)."""
+    """The statement `template` (_trees_sql) over the database's edges, its hash of them sized to stay in memory."""
     sql = _trees_sql.fill(template, _edges.edges_sql(engine, metric))
-    return _source.query(engine, sql, settings={"work_mem": config.TREE_WORK_MEM})
+    sizes = _source.query(engine, _trees_sql.WALK_SIZES_SQL)
+    return _source.query(engine, sql, settings=_trees_sql.walk_settings(*sizes.iloc[0]))
 
 
 @consistent("src")
