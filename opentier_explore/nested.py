@@ -20,8 +20,9 @@ _MERGE_EVERY = 8
 #: A place whose distinct strings exceed this share of its values (after _MIN_VALUES) stops being dictionary-encoded.
 _DISTINCT_SHARE = 0.5
 _MIN_VALUES = 50_000
-#: Integers of 16 digits or more may not survive a float64 (Arrow reads integers past int64 as float64).
-_LONG_INTEGER = r"(^|[\[:,]\s*)-?\d{16,}"
+#: Numbers from 2**53 on may not be what the text said (Arrow reads integers past int64 as float64, and an
+#: integer merged with fractions becomes float64): such columns keep their texts.
+_EXACT = 2**53
 
 
 class NestedColumn:
@@ -30,8 +31,8 @@ class NestedColumn:
     Lossless means each value's ``to_pylist()`` equals ``orjson.loads`` of its text, except that numbers at a
     place holding both integers and fractions all load as float (1 → 1.0; equal in Python and in jsonb).
     Falls back when a place holds values of different kinds (a number here, an object there), when objects at
-    one place do not all have the same keys (an absent key would read back as null), when integers have 16
-    digits or more, or when JSON values differ across batches in those ways.
+    one place do not all have the same keys or hold a null (an absent key would read back as null, and the two
+    cannot be told apart), when a number reaches 2**53 in magnitude, or when batches differ in those ways.
     """
 
     def __init__(self, type_name: str = "jsonb") -> None:
@@ -142,8 +143,6 @@ def parse(texts: pa.Array, type_name: str = "jsonb") -> pa.Array | None:
 
     if not len(texts):
         return None
-    if pc.any(pc.match_substring_regex(texts, _LONG_INTEGER)).as_py():
-        return None
     if type_name != "jsonb":  # json keeps its newlines, which NDJSON cannot; outside strings they are whitespace
         texts = pc.replace_substring_regex(texts, r"[\r\n]", " ")
     lines = pc.binary_join_element_wise('{"v":', pc.fill_null(texts, "null"), "}\n", "")
@@ -159,7 +158,22 @@ def parse(texts: pa.Array, type_name: str = "jsonb") -> pa.Array | None:
             value = value.column(0).combine_chunks()
     except pa.ArrowInvalid:  # mixed kinds at one place, duplicate keys, numbers past float64
         return None
-    return value if len(value) == len(texts) and _keys_all_present(value) else None
+    return value if len(value) == len(texts) and _keys_all_present(value) and _numbers_exact(value) else None
+
+
+def _numbers_exact(arr: pa.Array) -> bool:
+    """Whether every number is below 2**53 in magnitude (so exact as int64 and as float64)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_list(arr.type):
+        return _numbers_exact(arr.flatten())
+    if pa.types.is_struct(arr.type):
+        return all(_numbers_exact(arr.field(i)) for i in range(arr.type.num_fields))
+    if pa.types.is_int64(arr.type) or pa.types.is_float64(arr.type):
+        low, high = pc.min_max(arr).values()
+        return low.as_py() is None or max(-low.as_py(), high.as_py()) < _EXACT
+    return True
 
 
 def merge(old: pa.DataType | None, new: pa.DataType) -> pa.DataType | None:

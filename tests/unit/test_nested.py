@@ -67,6 +67,8 @@ def test_types_merge_across_batches_null_empty_list_and_int_then_float():
         [['[1, "x", {"y": null}]']],
         [['{"id": 12345678901234567890}']],  # past int64: Arrow would make it a float
         [['{"id": 1234567890123456789, "f": 0.5}', '{"id": 1, "f": 1}']],
+        [["9007199254740993"]],  # 2**53 + 1: exact in int64, but not once merged with a fraction
+        [["[1e300]"]],
         [["[1, 2]"], ['"x"'], ["3"]],
     ],
 )
