@@ -14,7 +14,14 @@ dtypes under pandas 3, by PostgreSQL type:
 - enums → `category` whose categories are the enum's labels in declaration order (unordered; `str` labels);
 - JSON/JSONB → `object` holding dicts/lists/scalars parsed by orjson (a JSON `null` and SQL NULL both
   load as None), or with ``json="arrow"`` Arrow's JSON type (`extension<arrow.json>[pyarrow]`: the texts,
-  unparsed, in Arrow memory);
+  unparsed, in Arrow memory), or with ``json="nested"`` Arrow nested types (`pd.ArrowDtype`): objects →
+  struct, arrays → list, integers → int64 (float64 where fractions share the place), true/false → bool,
+  strings → dictionary<int32, string> (one dictionary per place, across batches; plain string where mostly
+  distinct), SQL NULL and JSON null → null. Parsed by `pyarrow.json` batch by batch, each batch's texts freed
+  once parsed (`nested.py`): on `large` chat_messages a tenth of read_sql's peak (bench/RESULTS.md). Only
+  where the values read back exactly as orjson parses them: a column whose values do not share one Arrow type
+  (a number here and an object there, objects lacking keys others have or holding a null, numbers from 2**53)
+  falls back, whole, to `arrow.json` texts (those of batches parsed before are re-serialized, compact);
 - TIMESTAMPTZ → `datetime64[ns, UTC]`; TIMESTAMP, DATE, TIME → their pandas form at ns resolution;
 - vector → `object`, one writable np.float32 array per row (None for NULL);
 - SMALLINT/INTEGER/BIGINT, BOOLEAN → numpy int16/int32/int64/bool when the column is NOT NULL,
@@ -23,7 +30,8 @@ dtypes under pandas 3, by PostgreSQL type:
   other types → their text form as `str`.
 With ``as_arrow=True`` the result is the `pyarrow.Table` the driver delivered, untouched (zero copy): the
 SQL casts above give UUID/INET/enum as strings, vector as list<float>, INTERVAL as float seconds, and JSON as
-`arrow.json` — ready for `polars.from_arrow` or DuckDB.
+`arrow.json` — ready for `polars.from_arrow` or DuckDB; with ``json="nested"`` too, the same table with its
+JSON columns nested as above (the other columns copied out of each batch, so its texts can go).
 Every load runs in a read-only transaction, whatever the engine; `load_all` reads every table in one
 snapshot (a REPEATABLE READ READ ONLY transaction importing the snapshot of `snapshots.Snapshot`).
 """
@@ -62,8 +70,8 @@ def load(
     `where` is a raw SQL boolean fragment (e.g. ``"created_at >= '2025-01-01'"``) pasted into the
     query: it is for trusted analysts, and it still runs in a read-only transaction. With `limit`,
     rows are ordered by the primary key so the same call returns the same rows. ``json="arrow"``
-    keeps JSON columns as Arrow's JSON type instead of parsing them; ``as_arrow=True`` returns the
-    pyarrow.Table itself (module docstring).
+    keeps JSON columns as Arrow's JSON type instead of parsing them, ``json="nested"`` parses them into
+    Arrow nested types where lossless; ``as_arrow=True`` returns the pyarrow.Table itself (module docstring).
     """
     engine = _engine(engine)
     _check_modes(json, as_arrow)
