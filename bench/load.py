@@ -1,4 +1,4 @@
-"""Benchmark: load() (three ways) against pandas.read_sql and the bytes-only binary COPY floor; writes `## Loading` of RESULTS.md.
+"""Benchmark: load() (five ways) against pandas.read_sql and the bytes-only binary COPY floor; writes `## Loading` of RESULTS.md.
 
 Each contender runs in its own subprocess (time of the load alone, imports excluded; peak RSS from
 ru_maxrss, which includes the interpreter and imports: the `base` column is that baseline).
@@ -25,9 +25,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CONTENDERS = ("load", "load_json_arrow", "load_as_arrow", "read_sql", "floor", "floor_table")
+CONTENDERS = (
+    "load",
+    "load_json_arrow",
+    "load_json_nested",
+    "load_as_arrow",
+    "load_nested_as_arrow",
+    "read_sql",
+    "floor",
+    "floor_table",
+)
 #: issue 12 on large chat_messages: (contender, at least × faster than read_sql, at most × floor, at most × read_sql's peak RSS)
-GOALS = {"load": (8.0, 1.5, 0.5), "load_json_arrow": (None, None, 0.25)}
+GOALS = {
+    "load": (8.0, 1.5, 0.5),
+    "load_json_arrow": (None, None, 0.25),
+    "load_json_nested": (None, None, 0.25),
+    "load_nested_as_arrow": (None, None, 0.25),
+}
 
 
 def _select(url: str, table: str, where: str = "") -> str:
@@ -61,8 +75,12 @@ def worker(contender: str, url: str, table: str, where: str = "") -> dict:
         rows = len(load(table, engine=connect(url), **rows_of))
     elif contender == "load_json_arrow":
         rows = len(load(table, engine=connect(url), json="arrow", **rows_of))
+    elif contender == "load_json_nested":
+        rows = len(load(table, engine=connect(url), json="nested", **rows_of))
     elif contender == "load_as_arrow":
         rows = load(table, engine=connect(url), as_arrow=True, **rows_of).num_rows
+    elif contender == "load_nested_as_arrow":
+        rows = load(table, engine=connect(url), json="nested", as_arrow=True, **rows_of).num_rows
     elif contender == "read_sql":
         rows = len(pd.read_sql(f'SELECT * FROM "{table}"{_where(where)}', connect(url)))
     elif contender in ("floor", "floor_table"):

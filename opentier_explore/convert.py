@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
 #: pandas 3's default string dtype (Arrow-backed, NaN for missing): text, UUID and INET columns.
 STR = pd.StringDtype("pyarrow", na_value=np.nan)
-#: How JSON/JSONB columns can load: parsed into dicts/lists, or kept as Arrow's JSON type (`arrow.json`).
-JSON_MODES = ("objects", "arrow")
+#: How JSON/JSONB columns can load: parsed into dicts/lists, kept as Arrow's JSON type (`arrow.json`), or parsed into Arrow nested types.
+JSON_MODES = ("objects", "arrow", "nested")
 
 _NP_INT = {"int2": "int16", "int4": "int32", "int8": "int64"}
 _NULLABLE_INT = {"int2": "Int16", "int4": "Int32", "int8": "Int64"}

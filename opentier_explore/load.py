@@ -14,7 +14,14 @@ dtypes under pandas 3, by PostgreSQL type:
 - enums → `category` whose categories are the enum's labels in declaration order (unordered; `str` labels);
 - JSON/JSONB → `object` holding dicts/lists/scalars parsed by orjson (a JSON `null` and SQL NULL both
   load as None), or with ``json="arrow"`` Arrow's JSON type (`extension<arrow.json>[pyarrow]`: the texts,
-  unparsed, in Arrow memory);
+  unparsed, in Arrow memory), or with ``json="nested"`` Arrow nested types (`pd.ArrowDtype`): objects →
+  struct, arrays → list, integers → int64 (float64 where fractions share the place), true/false → bool,
+  strings → dictionary<int32, string> (one dictionary per place, across batches; plain string where mostly
+  distinct), SQL NULL and JSON null → null. Parsed by `pyarrow.json` batch by batch, each batch's texts freed
+  once parsed (`nested.py`): on `large` chat_messages a tenth of read_sql's peak (bench/RESULTS.md). Only
+  where the values read back exactly as orjson parses them: a column whose values do not share one Arrow type
+  (a number here and an object there, objects lacking keys others have or holding a null, numbers from 2**53)
+  falls back, whole, to `arrow.json` texts (those of batches parsed before are re-serialized, compact);
 - TIMESTAMPTZ → `datetime64[ns, UTC]`; TIMESTAMP, DATE, TIME → their pandas form at ns resolution;
 - vector → `object`, one writable np.float32 array per row (None for NULL);
 - SMALLINT/INTEGER/BIGINT, BOOLEAN → numpy int16/int32/int64/bool when the column is NOT NULL,
@@ -23,7 +30,8 @@ dtypes under pandas 3, by PostgreSQL type:
   other types → their text form as `str`.
 With ``as_arrow=True`` the result is the `pyarrow.Table` the driver delivered, untouched (zero copy): the
 SQL casts above give UUID/INET/enum as strings, vector as list<float>, INTERVAL as float seconds, and JSON as
-`arrow.json` — ready for `polars.from_arrow` or DuckDB.
+`arrow.json` — ready for `polars.from_arrow` or DuckDB; with ``json="nested"`` too, the same table with its
+JSON columns nested as above (the other columns copied out of each batch, so its texts can go).
 Every load runs in a read-only transaction, whatever the engine; `load_all` reads every table in one
 snapshot (a REPEATABLE READ READ ONLY transaction importing the snapshot of `snapshots.Snapshot`).
 """
@@ -37,7 +45,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from . import config, convert, db, reflect
+from . import config, convert, db, nested, reflect
 from .errors import ConfigError, OpentierError
 from .snapshots import Snapshot, consistent
 
@@ -62,8 +70,8 @@ def load(
     `where` is a raw SQL boolean fragment (e.g. ``"created_at >= '2025-01-01'"``) pasted into the
     query: it is for trusted analysts, and it still runs in a read-only transaction. With `limit`,
     rows are ordered by the primary key so the same call returns the same rows. ``json="arrow"``
-    keeps JSON columns as Arrow's JSON type instead of parsing them; ``as_arrow=True`` returns the
-    pyarrow.Table itself (module docstring).
+    keeps JSON columns as Arrow's JSON type instead of parsing them, ``json="nested"`` parses them into
+    Arrow nested types where lossless; ``as_arrow=True`` returns the pyarrow.Table itself (module docstring).
     """
     engine = _engine(engine)
     _check_modes(json, as_arrow)
@@ -94,7 +102,8 @@ def load_all(
 
 def _check_modes(json: object, as_arrow: object) -> None:
     if json not in convert.JSON_MODES:
-        raise ConfigError(f"`json` must be {' or '.join(map(repr, convert.JSON_MODES))}, not {json!r}.")
+        *rest, last = map(repr, convert.JSON_MODES)
+        raise ConfigError(f"`json` must be {', '.join(rest)} or {last}, not {json!r}.")
     if not isinstance(as_arrow, bool):
         raise ConfigError(f"`as_arrow` must be True or False, not {as_arrow!r}.")
 
@@ -186,10 +195,12 @@ def _fetch(
         with conn.cursor() as cur:
             cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(config.LOAD_BATCH_BYTES)})
             cur.execute(sql)
-            if as_arrow:
+            if as_arrow and json != "nested":
                 result = _arrow_table(cur.fetch_arrow_table(), cols)
             else:
-                parts = _stream(cur.fetch_record_batch(), cols, json)
+                reader = cur.fetch_record_batch()
+                parts = _stream(reader, cols, json, as_arrow)
+                parts = [_finish(part, reader.schema.field(i).type, as_arrow) for i, part in enumerate(parts)]
     except (
         adbc.Error,
         pa.ArrowException,
@@ -197,10 +208,8 @@ def _fetch(
     ) as exc:  # the server's errors arrive either way (OSError: mid-stream)
         raise OpentierError(f"Loading table {spec.name!r} failed: {db.driver_message(exc)}.") from None
     if as_arrow:
-        return result
-    frame = pd.DataFrame(
-        {col.name: convert.concat(part) for col, part in zip(cols, parts)}, columns=[c.name for c in cols], copy=False
-    )
+        return result if json != "nested" else pa.table(parts, names=[c.name for c in cols])
+    frame = pd.DataFrame({col.name: part for col, part in zip(cols, parts)}, columns=[c.name for c in cols], copy=False)
     frame.index = pd.RangeIndex(len(frame))
     return frame
 
@@ -213,8 +222,22 @@ def _arrow_table(table: pa.Table, cols: list[reflect.Column]) -> pa.Table:
     return table
 
 
-def _stream(reader, cols: list[reflect.Column], json: str = "objects") -> list[list]:
-    """Converted pieces of each column, batch by batch: a thread pulls Arrow batches off the wire while this one converts."""
+def _finish(part, arrow_type, as_arrow: bool):
+    """One column from its pieces: a nested JSON column finished, Arrow chunks joined, pandas pieces concatenated."""
+    import pyarrow as pa
+
+    if isinstance(part, nested.NestedColumn):
+        chunked = part.finish(arrow_type)
+        return chunked if as_arrow else pd.arrays.ArrowExtensionArray(chunked)
+    return pa.chunked_array(part, type=arrow_type) if as_arrow else convert.concat(part)
+
+
+def _stream(reader, cols: list[reflect.Column], json: str = "objects", as_arrow: bool = False) -> list:
+    """Converted pieces of each column, batch by batch: a thread pulls Arrow batches off the wire while this one converts.
+
+    With ``json="nested"`` a JSON column's pieces go to a `nested.NestedColumn`; with `as_arrow` the other
+    columns' pieces stay the driver's Arrow arrays.
+    """
     import queue
     import threading
 
@@ -222,9 +245,9 @@ def _stream(reader, cols: list[reflect.Column], json: str = "objects") -> list[l
 
     batches: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
-    copied = _copied_columns(cols, json)
+    copied = _copied_columns(cols, json, as_arrow)
     thread = threading.Thread(target=_produce, args=(reader, batches, stop, copied), name="opentier-load", daemon=True)
-    parts: list[list] = [[] for _ in cols]
+    parts: list = [nested.NestedColumn(c.type_name) if _nests(c, json) else [] for c in cols]
     was_enabled = gc.isenabled()
     gc.disable()  # millions of new dicts/lists would trigger collections over and over
     thread.start()
@@ -233,14 +256,18 @@ def _stream(reader, cols: list[reflect.Column], json: str = "objects") -> list[l
             if isinstance(item, BaseException):
                 raise item
             for i, col in enumerate(cols):
+                if isinstance(parts[i], nested.NestedColumn):
+                    parts[i].add(item[i])
+                    continue
                 try:
-                    parts[i].append(convert.column(pa.chunked_array([item[i]]), col, json))
+                    parts[i].append(item[i] if as_arrow else convert.column(pa.chunked_array([item[i]]), col, json))
                 except (ValueError, OverflowError) as exc:  # pa.ArrowInvalid is a ValueError
                     raise pa.ArrowInvalid(_unconvertible(col, exc)) from None
             del item
-        if not parts[0]:
-            for i, col in enumerate(cols):
-                parts[i].append(convert.column(pa.chunked_array([], type=reader.schema.field(i).type), col, json))
+        for i, col in enumerate(cols):
+            if isinstance(parts[i], list) and not parts[i]:
+                empty = pa.chunked_array([], type=reader.schema.field(i).type)
+                parts[i].append(empty.combine_chunks() if as_arrow else convert.column(empty, col, json))
     finally:
         stop.set()
         while thread.is_alive():  # let the producer finish if we stopped early
@@ -276,10 +303,18 @@ def _produce(reader, batches, stop, copied: tuple[int, ...]) -> None:
         batches.put(exc)
 
 
-def _copied_columns(cols: list[reflect.Column], json: str) -> tuple[int, ...]:
-    """Which columns to copy out of each batch: all but the parsed ones, when some are parsed into Python objects."""
-    parsed = {i for i, c in enumerate(cols) if c.kind == "vector" or (c.kind == "json" and json == "objects")}
+def _copied_columns(cols: list[reflect.Column], json: str, as_arrow: bool = False) -> tuple[int, ...]:
+    """Which columns to copy out of each batch: all but the parsed ones, when some are parsed (into objects or nested)."""
+    parsed = {
+        i
+        for i, c in enumerate(cols)
+        if (c.kind == "vector" and not as_arrow) or (c.kind == "json" and json in ("objects", "nested"))
+    }
     return tuple(i for i in range(len(cols)) if i not in parsed) if parsed else ()
+
+
+def _nests(col: reflect.Column, json: str) -> bool:
+    return col.kind == "json" and json == "nested"
 
 
 def _promote_new_objects() -> None:

@@ -257,7 +257,7 @@ def test_as_arrow_is_the_drivers_table(engine, tiny_url):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"json": "dicts"}, r"^`json` must be 'objects' or 'arrow', not 'dicts'\.$"),
+        ({"json": "dicts"}, r"^`json` must be 'objects', 'arrow' or 'nested', not 'dicts'\.$"),
         ({"as_arrow": "yes"}, r"^`as_arrow` must be True or False, not 'yes'\.$"),
     ],
 )
