@@ -27,7 +27,11 @@ from bench.load import HERE, machine, write_section
 
 ROOT = HERE.parent
 TWIN_NOTEBOOK = "04_twin_fidelity"
-_PEAK_CELL = "import resource\nprint('peak-rss-kb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+# VmHWM, the kernel process's own high-water mark: ru_maxrss would carry over the RSS of the process that forked it
+# (Linux keeps it across exec), so every notebook launched after the metrics showed this script's peak.
+_PEAK_CELL = (
+    "import re\nprint('peak-rss-kb', re.search(r'VmHWM:\\s+(\\d+) kB', open('/proc/self/status').read()).group(1))"
+)
 
 
 def _local_server(stack: ExitStack) -> str:
