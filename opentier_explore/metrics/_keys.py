@@ -23,8 +23,14 @@ _STRIP = bytes.maketrans(b"ABCDEF", b"gggggg")
 #: the bytes of a text the fast paths read: canonical UUID text is 36 bytes, nine uint32
 _WIDTH = 36
 #: odd multipliers of the two 32-bit hashes of a text's nine uint32 (the golden ratio's and murmur3's constants)
-_K1 = np.array([0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1, 0xCC9E2D51, 0x1B873593, 0xE6546B65, 0x85EBCA6B], np.uint32)
-_K2 = np.array([0xC2B2AE35, 0x27D4EB2D, 0x9E3779B9, 0x7FEB352D, 0x846CA68B, 0xE6546B63, 0x3C6EF372, 0xA54FF53B, 0x510E527F], np.uint32)
+_K1 = np.array(
+    [0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1, 0xCC9E2D51, 0x1B873593, 0xE6546B65, 0x85EBCA6B],
+    np.uint32,
+)
+_K2 = np.array(
+    [0xC2B2AE35, 0x27D4EB2D, 0x9E3779B9, 0x7FEB352D, 0x846CA68B, 0xE6546B63, 0x3C6EF372, 0xA54FF53B, 0x510E527F],
+    np.uint32,
+)
 #: odd constants of splitmix64's finalizer, spreading every bit of the two hashes over the high bits
 _MIX = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
 #: rounds of the merge: more means that many ids share their hash's high bits, which only crafted ids do
@@ -153,15 +159,19 @@ def _hashed(rows: np.ndarray) -> np.ndarray:
     return h
 
 
-def _merged_rows(rows_i: np.ndarray, rows_p: np.ndarray) -> np.ndarray | None:
-    """For each text row of rows_p, the first row of rows_i equal to it (-2 if none); None if too many hashes collide."""
+def _merged_rows(rows_i: np.ndarray, rows_p: np.ndarray, hashed=None) -> np.ndarray | None:
+    """For each text row of rows_p, the first row of rows_i equal to it (-2 if none); None if too many hashes collide.
+
+    `hashed` (rows → uint64) is _hashed unless a test gives a worse one, to make every hash collide.
+    """
+    hashed = hashed or _hashed
     n, m = len(rows_i), len(rows_p)
     if not n or not m:
         return np.full(m, -2, dtype=np.int64)
     low = np.uint64((1 << max(int(max(n, m) - 1).bit_length(), 1)) - 1)
     high = ~low
-    ids = np.sort((_hashed(rows_i) & high) | np.arange(n, dtype=np.uint64))  # hash prefix, then row: sorted by both
-    want = np.sort((_hashed(rows_p) & high) | np.arange(m, dtype=np.uint64))
+    ids = np.sort((hashed(rows_i) & high) | np.arange(n, dtype=np.uint64))  # hash prefix, then row: sorted by both
+    want = np.sort((hashed(rows_p) & high) | np.arange(m, dtype=np.uint64))
     prefix, row, sought = ids & high, (ids & low).astype(np.int64), want & high
     pos = np.minimum(np.searchsorted(prefix, sought), n - 1)  # sorted needles: the search walks `prefix` forward
     out = np.empty(m, dtype=np.int64)

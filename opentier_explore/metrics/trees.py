@@ -99,6 +99,8 @@ def tree_summary(src: _source.Source | pd.DataFrame) -> pd.Series:
 
 # ---- in pandas -------------------------------------------------------------------------------------------
 _ROW = np.int32  #: the dtype of row numbers and codes below 2**31 rows
+
+
 class _Walk:
     """Vectorized analysis of the parent pointers: tree edges, pointer-jumping depths, cycles."""
 
