@@ -109,8 +109,10 @@ def _arrow_texts(chunks: list, missing: np.ndarray):
             return None
         texts.append(text)
         at += len(arr)
-    texts = [t for t in texts if len(t)]
-    return texts[0] if len(texts) == 1 else b"".join(texts)  # one copy at most
+    texts = [np.frombuffer(t, dtype=np.uint8) for t in texts if len(t)]
+    if len(texts) == 1:
+        return texts[0]
+    return np.concatenate(texts) if texts else b""  # numpy's memory: huge pages, where b"".join faults 4 kB by 4 kB
 
 
 def _chunk_text(arr, missing: np.ndarray) -> memoryview | None:
