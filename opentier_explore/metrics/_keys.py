@@ -228,13 +228,22 @@ def sorted_codes(values) -> tuple[np.ndarray, np.ndarray]:
         row = np.empty(len(distinct), np.int64)
         row[codes] = np.arange(n)
         if (lo[row][codes] == lo).all():
-            order = np.lexsort((lo[row], distinct))  # UUID order is text order for canonical UUIDs
+            order = _uuid_order(distinct, lo[row])  # UUID order is text order for canonical UUIDs
             return _ranked(order)[codes], np.asarray(values[row[order]], dtype=object)
     codes, uniques = pd.factorize(values)  # few distinct values (conversations): hashing strings is cheap here
     uniques = np.asarray(uniques, dtype=object)
     keys = uuid_halves(uniques, np.zeros(len(uniques), bool))
-    order = np.lexsort((keys[1], keys[0])) if keys is not None else np.argsort(uniques, kind="stable")
+    order = _uuid_order(*keys) if keys is not None else np.argsort(uniques, kind="stable")
     return _ranked(order)[codes], uniques[order]
+
+
+def _uuid_order(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """The order of the UUIDs (hi, lo): by hi alone when no two share it (a SIMD argsort), else lexicographic (10× slower)."""
+    order = np.argsort(hi)
+    top = hi[order]
+    if len(top) > 1 and not (top[1:] != top[:-1]).all():
+        order = np.lexsort((lo, hi))
+    return order
 
 
 def _ranked(order: np.ndarray) -> np.ndarray:
@@ -256,7 +265,7 @@ def _arrow_codes(values):
     uniques = encoded[-1].dictionary  # (were they snapshots of the growing memo, the last would hold them all)
     keys = uuid_halves(uniques, np.zeros(len(uniques), bool))
     if keys is not None:
-        order = np.lexsort((keys[1], keys[0]))  # UUID order is text order for canonical UUIDs
+        order = _uuid_order(*keys)  # UUID order is text order for canonical UUIDs
     else:
         order = pc.sort_indices(uniques).to_numpy()  # byte order of UTF-8 is code point order, as Python sorts str
     rank = _ranked(order).astype(np.int32)  # Arrow's indices are int32

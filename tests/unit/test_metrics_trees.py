@@ -88,6 +88,8 @@ def test_conversation_codes_sort_like_strings_with_and_without_repeated_high_hal
         assert uniques.tolist() == list(want) and codes.tolist() == want_codes.tolist()
     codes, uniques = _keys.sorted_codes(pd.Series([c, a, c], dtype="str").array)
     assert uniques.tolist() == [a, c] and codes.tolist() == [1, 0, 1]  # Arrow strings
+    codes, uniques = _keys.sorted_codes(pd.Series([c, a, c, b, a], dtype="str").array)  # Arrow, a and b share hi
+    assert uniques.tolist() == [b, a, c] and codes.tolist() == [2, 1, 2, 0, 1]
 
 
 def test_same_low_half_different_uuid_is_not_a_match():
