@@ -98,6 +98,9 @@ def tree_summary(src: _source.Source | pd.DataFrame) -> pd.Series:
 
 
 # ---- in pandas -------------------------------------------------------------------------------------------
+_ROW = np.int32  #: the dtype of row numbers and codes below 2**31 rows
+
+
 class _Walk:
     """Vectorized analysis of the parent pointers: tree edges, pointer-jumping depths, cycles."""
 
@@ -106,22 +109,23 @@ class _Walk:
         ids, parent = _values(df["id"]), _values(df["parent_id"])  # Arrow strings stay in Arrow (_keys)
         n = len(ids)
         self.ids = ids
-        self.conv_codes, self.convs = _keys.sorted_codes(_values(df["conversation_id"]))
-        pidx = _keys.parent_rows(ids, parent)  # -1: NULL parent, -2: no such message
+        codes, self.convs = _keys.sorted_codes(_values(df["conversation_id"]))
+        row = _ROW if n < 2**31 else np.int64  # 4-byte rows: the random reads below touch half the cache lines
+        self.conv_codes = codes.astype(row, copy=False)
+        pidx = _keys.parent_rows(ids, parent).astype(row, copy=False)  # -1: NULL parent, -2: no such message
         self.has_parent = pidx != -1
         self.missing = pidx == -2
-        pidx[self.missing] = -1
-        safe = np.where(pidx < 0, 0, pidx)
-        self.cross = (pidx >= 0) & (self.conv_codes[safe] != self.conv_codes) if n else np.zeros(0, bool)
-        valid = (pidx >= 0) & ~self.cross
-        self.p = np.where(valid, pidx, -1)
+        linked = pidx >= 0
+        self.cross = linked & (self.conv_codes[np.where(linked, pidx, 0)] != self.conv_codes)
+        valid = linked & ~self.cross
+        self.p = np.where(valid, pidx, row(-1))
         self.children = np.bincount(self.p[valid], minlength=n)
-        self._jump(n)
+        self._jump(n, row)
 
-    def _jump(self, n: int) -> None:
+    def _jump(self, n: int, row: type) -> None:
         is_top = self.p < 0
-        nxt = np.where(is_top, np.arange(n), self.p)
-        dist = (~is_top).astype(np.int64)
+        nxt = np.where(is_top, np.arange(n, dtype=row), self.p)
+        dist = (~is_top).astype(row)
         active = np.flatnonzero(~is_top)
         active = active[~is_top[nxt[active]]]
         # 2**rounds > n: every chain that ends at a top has reached it; what remains lies on or under a cycle.
@@ -134,7 +138,7 @@ class _Walk:
             active = active[~is_top[nxt[active]]]
         done = is_top[nxt]
         self.dist = dist
-        self.rooted = done & ~self.has_parent[nxt] if n else np.zeros(0, bool)
+        self.rooted = done & ~self.has_parent[nxt]
         on_cycle = np.zeros(n, bool)
         frontier = np.unique(nxt[active])  # after > n jumps, every unfinished pointer sits on a cycle
         while frontier.size:
@@ -145,33 +149,33 @@ class _Walk:
 
     def trees(self) -> pd.DataFrame:
         codes, k = self.conv_codes, len(self.convs)
-        out = pd.DataFrame(index=pd.Index(np.asarray(self.convs, dtype=object), dtype="str", name="conversation_id"))
+        out = pd.DataFrame(index=pd.Index(self.convs, dtype="str", name="conversation_id"))
         out["n_messages"] = np.bincount(codes, minlength=k).astype(np.int64)
         out["n_roots"] = np.bincount(codes[~self.has_parent], minlength=k).astype(np.int64)
-        depth = np.zeros(k, np.int64)
+        depth = np.zeros(k, self.dist.dtype)  # ufunc.at is fast only when the values have the target's dtype
         np.maximum.at(depth, codes[self.rooted], self.dist[self.rooted] + 1)
-        max_depth = pd.array(depth, dtype="Int64")
+        max_depth = pd.array(depth.astype(np.int64), dtype="Int64")
         max_depth[depth == 0] = pd.NA
         out["max_depth"] = max_depth
         out["n_leaves"] = np.bincount(codes[self.children == 0], minlength=k).astype(np.int64)
         out["n_branch_points"] = np.bincount(codes[self.children >= 2], minlength=k).astype(np.int64)
-        most = np.zeros(k, np.int64)
+        most = np.zeros(k, self.children.dtype)
         np.maximum.at(most, codes, self.children)
         out["max_children"] = most
         return out
 
     def faults(self) -> pd.DataFrame:
-        kinds = np.full(len(self.ids), None, dtype=object)
-        kinds[self.cross] = FAULTS[0]
-        kinds[self.missing] = FAULTS[1]
-        kinds[self.on_cycle] = FAULTS[2]
-        hit = np.flatnonzero(kinds != None)  # noqa: E711 - elementwise
+        kind = np.full(len(self.ids), -1, dtype=np.int8)  # an index into FAULTS; later kinds win, as they always did
+        kind[self.cross] = 0
+        kind[self.missing] = 1
+        kind[self.on_cycle] = 2
+        hit = np.flatnonzero(kind >= 0)
         return _faults_frame(
             pd.DataFrame(
                 {
                     "message_id": np.asarray(self.ids[hit], dtype=object),
-                    "conversation_id": np.asarray(self.convs, dtype=object)[self.conv_codes[hit]],
-                    "fault": kinds[hit],
+                    "conversation_id": np.asarray(self.convs[self.conv_codes[hit]], dtype=object),
+                    "fault": np.asarray(FAULTS, dtype=object)[kind[hit]],
                 }
             )
         )

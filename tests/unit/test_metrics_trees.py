@@ -88,6 +88,8 @@ def test_conversation_codes_sort_like_strings_with_and_without_repeated_high_hal
         assert uniques.tolist() == list(want) and codes.tolist() == want_codes.tolist()
     codes, uniques = _keys.sorted_codes(pd.Series([c, a, c], dtype="str").array)
     assert uniques.tolist() == [a, c] and codes.tolist() == [1, 0, 1]  # Arrow strings
+    codes, uniques = _keys.sorted_codes(pd.Series([c, a, c, b, a], dtype="str").array)  # Arrow, a and b share hi
+    assert uniques.tolist() == [b, a, c] and codes.tolist() == [2, 1, 2, 0, 1]
 
 
 def test_same_low_half_different_uuid_is_not_a_match():
@@ -115,3 +117,80 @@ def test_arrow_strings_parse_like_python_strings():
     odd = pd.array([values[0].upper(), "not-a-uuid", None], dtype=pd.StringDtype("pyarrow", na_value=np.nan))
     assert _keys.uuid_halves(odd, np.array([False, False, True])) is None  # not canonical: the string path decides
     assert _keys.parent_rows(odd, odd).tolist() == [0, 1, -1]
+
+
+def _arrow_frames(chunks: int = 1) -> dict[str, pd.DataFrame]:
+    """tree_frames() with load()'s Arrow-backed `str` columns, each split into `chunks` Arrow chunks."""
+    import pyarrow as pa
+
+    df = mc.tree_frames()["chat_messages"]
+    out = df[["created_at"]].copy()
+    for col in ("id", "conversation_id", "parent_id"):
+        values = df[col].tolist()
+        cuts = np.linspace(0, len(values), chunks + 1).astype(int)
+        arr = pa.chunked_array([pa.array(values[a:b], pa.large_string()) for a, b in zip(cuts[:-1], cuts[1:])])
+        out[col] = pd.array(arr, dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    return {"chat_messages": out[["id", "conversation_id", "parent_id", "created_at"]]}
+
+
+@pytest.mark.parametrize("chunks", [1, 3, 39])
+def test_arrow_strings_in_one_or_many_chunks_give_the_hand_computed_answers(chunks):
+    frames = _arrow_frames(chunks)
+    assert frames["chat_messages"]["id"].array._pa_array.num_chunks == chunks  # the path load() takes
+    mc.assert_trees(frames)
+    frames["chat_messages"] = frames["chat_messages"].iloc[::-1].reset_index(drop=True)
+    mc.assert_trees(frames)
+
+
+def test_arrow_frames_without_parent_id_are_linear_chains_as_object_frames_are():
+    frames = _arrow_frames(3)
+    frames["chat_messages"] = frames["chat_messages"].drop(columns="parent_id")
+    objects = {"chat_messages": mc.tree_frames()["chat_messages"].drop(columns="parent_id")}
+    pd.testing.assert_frame_equal(metrics.conversation_trees(frames), metrics.conversation_trees(objects))
+    assert metrics.conversation_trees(frames)["n_branch_points"].sum() == 0
+    assert metrics.tree_faults(frames).empty
+
+
+def test_parents_match_on_all_36_bytes_whatever_the_hash():
+    from opentier_explore.metrics import _keys
+
+    ids = np.array([mc.uid(k) for k in range(40)], dtype=object)
+    parents = np.array([mc.uid(k) for k in (39, 0, 7, 99, 7)], dtype=object)
+    rows_i, rows_p = _keys.text_rows(ids, np.zeros(40, bool)), _keys.text_rows(parents, np.zeros(5, bool))
+    every_hash_collides = lambda rows: np.zeros(len(rows), np.uint64)  # noqa: E731 - the probing path
+    assert _keys._merged_rows(rows_i, rows_p, every_hash_collides).tolist() == [39, 0, 7, -2, 7]
+    assert _keys._merged_rows(rows_i, rows_p).tolist() == [39, 0, 7, -2, 7]
+    many = np.array([mc.uid(k) for k in range(200)], dtype=object)  # too many probes: None, the string path decides
+    assert _keys._merged_rows(_keys.text_rows(many, np.zeros(200, bool)), rows_p, every_hash_collides) is None
+    dup = np.array([mc.uid(1), mc.uid(2), mc.uid(1)], dtype=object)  # a repeated id: its first row, as factorize
+    assert _keys.parent_rows(dup, np.array([mc.uid(1), None], dtype=object)).tolist() == [0, -1]
+
+
+def test_ids_of_other_lengths_or_characters_take_the_string_path():
+    from opentier_explore.metrics import _keys
+
+    odd = pd.array(["short", "é" * 36, "x" * 36, None], dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    assert _keys.text_rows(odd, np.array([False, False, False, True])) is None
+    assert _keys.parent_rows(odd, odd[::-1]).tolist() == [-1, 2, 1, 0]
+    assert _keys.text_rows(np.array(["é" * 36], dtype=object), np.zeros(1, bool)) is None
+    same_length = pd.array(["k" * 36, "j" * 36], dtype=pd.StringDtype("pyarrow", na_value=np.nan))  # not UUIDs
+    assert _keys.parent_rows(same_length, same_length[::-1]).tolist() == [1, 0]
+    codes, uniques = _keys.sorted_codes(same_length)
+    assert codes.tolist() == [1, 0] and uniques.tolist() == ["j" * 36, "k" * 36]
+
+
+def test_empty_and_all_null_arrow_columns():
+    arrow = pd.StringDtype("pyarrow", na_value=np.nan)
+    empty = pd.DataFrame({c: pd.array([], dtype=arrow) for c in ("id", "conversation_id", "parent_id")})
+    assert metrics.conversation_trees({"chat_messages": empty}).empty
+    assert metrics.tree_faults({"chat_messages": empty}).empty
+    roots = pd.DataFrame(
+        {
+            "id": pd.array([mc.uid(1), mc.uid(2)], dtype=arrow),
+            "conversation_id": pd.array([mc.conv(1), mc.conv(2)], dtype=arrow),
+            "parent_id": pd.array([None, None], dtype=arrow),
+        }
+    )
+    trees = metrics.conversation_trees({"chat_messages": roots})
+    assert trees["n_roots"].tolist() == [1, 1] and trees["max_depth"].tolist() == [1, 1]
+    assert metrics.message_depths({"chat_messages": roots}).tolist() == [1, 1]
