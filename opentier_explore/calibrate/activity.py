@@ -106,6 +106,7 @@ _CHURN = (
     "sessions.weekly_rate_median",
     "sessions.weekly_rate_sigma",
 )
+_WEEKLY = "conversations.weekly_active_users"
 # Invisible once the API has purged them: a sign-out or refresh deletes the row; so is a password change.
 _UNSEEN = ("sessions.signout_share", "sessions.refresh_share", "sessions.password_change_share")
 
@@ -143,7 +144,7 @@ def _churn(out: Entries, frame: Frame) -> None:
 
     rel = out.rel
     if not rel.has("activity.per_user"):
-        out.missing(_CHURN, "no conversations table to read activity from")
+        out.missing((*_CHURN, _WEEKLY), "no conversations table to read activity from")
         return
     f = dict(zip(_FIELDS, rel.vector("activity.per_user")[: len(_FIELDS)].tolist()))
     weekly = rel.vector("activity.per_user")[len(_FIELDS) :]
@@ -152,7 +153,7 @@ def _churn(out: Entries, frame: Frame) -> None:
     if rate is None or not rel.enough(
         n, f["one_event"], f["observable"], f["week1"], f["active28"], f["no_event"], *weekly
     ):
-        for key in _CHURN:
+        for key in (*_CHURN, _WEEKLY):
             out.fallback(key, "suppressed", "suppressed: fewer than K users behind the chat statistics")
         return
     signups = out.items.get("users.signups_per_period")
@@ -175,6 +176,14 @@ def _churn(out: Entries, frame: Frame) -> None:
     )
     for key in _CHURN:
         out.number(key, fitted[key], what, digits=4)
+    # The weeks themselves: a stationary churn model cannot hold a source's dip or peak, nor a few thousand users'
+    # own week-to-week noise; the generator draws each week's conversations until it holds this many users.
+    out.put(
+        _WEEKLY,
+        [int(round(w)) for w in weekly[::-1].tolist()],
+        f"non-admin users starting a conversation in each of the last {WEEKS} complete ISO weeks before the week "
+        "holding the latest activity, oldest first",
+    )
 
 
 def estimate(out: Entries, frame: Frame) -> None:

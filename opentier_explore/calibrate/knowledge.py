@@ -165,6 +165,12 @@ def estimate(out: Entries, latency: np.ndarray | None, groups) -> None:
         out.fallback(
             key, "unused", "not used when submissions.reviewers is given (its quantiles hold weekends and freezes)"
         )
+    # Generator noise, not data: a heavy submitter promoted hours before as_of would leave hundreds pending.
+    out.put(
+        "submissions.by_contributor_time",
+        True,
+        "each contributor's share of submissions weighed by their time as a contributor",
+    )
     approved = 0.0
     if not rel.has("subs.counts"):
         out.missing(sub_keys, "no knowledge_submissions table in this generation")

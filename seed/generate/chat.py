@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import answers, memories
+from . import answers, memories, weekly
 from .common import (
     MINUTE,
     US,
@@ -168,12 +168,18 @@ def _pools(ctx: Ctx) -> tuple[list[str], list[str], list[str]]:
 
 def _starts(ctx: Ctx, people: People, n_conv: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each conversation's `user_id` text, owner (user index, -1 for an orphan id) and start, ordered by start:
-    most start minutes after a sign-in, the orphans' at any time under ids of users that no longer exist."""
+    most start minutes after a sign-in (weekly.py: which, with `conversations.weekly_active_users`), the orphans' at
+    any time under ids of users that no longer exist."""
     rng = ctx.rng
     login_owner, login_created = people.logins.owner, people.logins.created
     n_orph = int(round(ctx.p("conversations.orphan_share") * n_conv)) if len(login_owner) else n_conv
     n_real = n_conv - n_orph
-    login = rng.integers(0, len(login_owner), n_real) if n_real else np.zeros(0, np.int64)
+    if not n_real:
+        login = np.zeros(0, np.int64)
+    elif weekly.KEY in ctx.profile:
+        login = weekly.picks(ctx, people, n_real)
+    else:
+        login = rng.integers(0, len(login_owner), n_real)
     start_real = login_created[login] + rng.exponential(5 * MINUTE, n_real).astype(np.int64)
     ghosts = uuids(rng, max(1, n_orph // 3))
     ghost_of = rng.integers(0, len(ghosts), n_orph)
