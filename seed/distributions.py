@@ -6,13 +6,18 @@ A hand-written profile may leave every one of them out: the generator then uses 
   (system prompt excluded), replacing the short/long turn mixture and `unanswered_share`.
 - `conversations.mirror_conversation_share`: the oldest share of conversations `messages` mirrors, replacing
   `mirror_share` (a share of the history).
+- `conversations.mirror_rows`: rows of `messages`: the oldest conversations are mirrored until their main paths
+  hold that many, replacing `mirror_conversation_share` and `mirror_share`.
 - `conversations.weekly_active_users`: distinct non-admin users starting a conversation in each of the last
   complete ISO weeks before the week holding as_of, oldest first; the conversations of those weeks start from
   sign-ins drawn until each week holds that many (seed/generate/weekly.py).
+- `memories.count`: rows of `user_memories`, drawn among the users who chatted, replacing `memories.share`.
 - `sessions.stratified`: true draws each user's kind (one-time, loyal, churning), lifetime and weekly rate by
   stratified sampling, so the shares and distributions hold exactly rather than on average.
 - `submissions.by_contributor_time`: true weighs each contributor's heavy-tailed share of the submissions by their
   time as a contributor, so a few promoted just before as_of do not take hundreds of (pending) submissions.
+- `submissions.per_period`: submissions (any non-negative weights) per equal slice of the history, oldest first;
+  each submission's slice is drawn from them, then its contributor among those who could submit then.
 - `[[submissions.reviewers]]`: reviewers ranked by volume, each `{share, latency_hours = [[p, hours], …]}`:
   its share of the reviews and quantiles of its time to review (weekends and freezes included).
 """
@@ -31,6 +36,9 @@ KEYS = (
     "sessions.stratified",
     "conversations.weekly_active_users",
     "submissions.by_contributor_time",
+    "submissions.per_period",
+    "conversations.mirror_rows",
+    "memories.count",
 )
 MAX_WEEKS = 520  # weekly counts a profile may hold (ten years)
 
@@ -110,6 +118,12 @@ def _counts(where: str, key: str, value: Any) -> list[int]:
     return [int(v) for v in value]
 
 
+def _count(where: str, key: str, value: Any) -> int:
+    if not _number(value) or value < 0 or not float(value).is_integer():
+        raise _fail(where, key, "a whole number ≥ 0")
+    return int(value)
+
+
 def _share(where: str, key: str, value: Any) -> float:
     if not _number(value) or not 0 <= value <= 1:
         raise _fail(where, key, "a share between 0 and 1")
@@ -123,11 +137,14 @@ def _flag(where: str, key: str, value: Any) -> bool:
 
 
 _CHECKS = {
+    "memories.count": _count,
+    "conversations.mirror_rows": _count,
     "conversations.weekly_active_users": _counts,
     "sessions.stratified": _flag,
     "submissions.by_contributor_time": _flag,
     "conversations.mirror_conversation_share": _share,
     "users.signups_per_period": _weights,
+    "submissions.per_period": _weights,
     "conversations.length_weights": _lengths,
     "submissions.reviewers": _reviewers,
 }

@@ -169,6 +169,9 @@ def _mirror(out: Entries, mirrored: float, n: float) -> None:
         out.missing(("conversations.mirror_share",), "no messages table")
         return
     out.share("conversations.mirror_conversation_share", mirrored, n, "conversations with rows in `messages`")
+    # Which conversations: the oldest, as many as hold the table's rows (a share of them would leave the rows to the
+    # lengths the twin happens to draw for its oldest conversations: boom's ±5 %).
+    out.count("conversations.mirror_rows", rel.scalar("chat.mirror_rows"), "rows of `messages`")
     started = rel.vector("chat.started")
     if not rel.enough(mirrored, started.sum()):
         out.fallback("conversations.mirror_share", "suppressed", "suppressed: fewer than K mirrored conversations")
@@ -220,6 +223,8 @@ def estimate(out: Entries) -> None:
     )
     out.share("conversations.sources_share", cited, assistant_msgs, "assistant messages citing ≥ 1 source")
     out.share("memories.share", memories, owners, "user_memories rows per user who chatted")
+    # The twin's users who chat are not the source's number: the rows themselves (for hand edits, the share above).
+    out.count("memories.count", memories, "count of user_memories")
     _lengths(out)
     _branches(out, user_msgs, assistant_msgs)
     _mirror(out, mirrored, n)

@@ -136,8 +136,15 @@ def _empirical_lengths(ctx: Ctx, n_conv: int) -> np.ndarray:
     return np.maximum(np.minimum(drawn, ctx.p("conversations.max_depth")), 1)
 
 
-def _mirror_cutoff(ctx: Ctx, start: np.ndarray) -> int:
-    """When the API stopped mirroring: a share of the history, or (calibrated profiles) of the conversations."""
+def _mirror_cutoff(ctx: Ctx, start: np.ndarray, spine_conv: np.ndarray) -> int:
+    """When the API stopped mirroring: a share of the history, or (calibrated profiles) of the conversations, or
+    once the oldest conversations' main paths hold `mirror_rows` messages."""
+    rows = ctx.profile.get("conversations.mirror_rows")
+    if rows is not None:
+        held = np.cumsum(np.bincount(spine_conv, minlength=len(start)))  # conversations are ordered by start
+        k = int(np.searchsorted(held, rows))  # conversations 0..k hold at least `rows` messages
+        k -= int(0 < k < len(held) and held[k] - rows > rows - held[k - 1])  # or 0..k-1, if nearer
+        return int(start[k + 1]) if k + 1 < len(start) else ctx.as_of + 1
     share = ctx.profile.get("conversations.mirror_conversation_share")
     if share is None:
         return ctx.start + int(ctx.p("conversations.mirror_share") * (ctx.as_of - ctx.start))
@@ -294,7 +301,7 @@ def _conversations_table(ctx, conv_ids, user_txt, start, first_question: np.ndar
 
 def _mirror_table(ctx: Ctx, m: _Msgs, n_spine: int, start, conv_ids, content: _Content) -> Table:
     """The Rust API mirrored the linear part of early conversations into `messages`, then stopped."""
-    mir = np.flatnonzero(start[m.conv[:n_spine]] < _mirror_cutoff(ctx, start))
+    mir = np.flatnonzero(start[m.conv[:n_spine]] < _mirror_cutoff(ctx, start, m.conv[:n_spine]))
     mir_ids = uuids(ctx.rng, len(mir), compact=True)
     n = len(mir)
     return Table(

@@ -52,6 +52,8 @@ def _submitted(ctx: Ctx, people: People, contributors: np.ndarray, n: int) -> tu
     while they are active; with `submissions.by_contributor_time`, in proportion to that time too."""
     rng = ctx.rng
     w = rng.pareto(1.2, len(contributors)) + 0.05
+    if "submissions.per_period" in ctx.profile and n:
+        return _submitted_by_period(ctx, people, contributors, n, w)
     if ctx.profile.get("submissions.by_contributor_time", False) and len(contributors):
         w = w * (_window(ctx, people, contributors) - people.promoted[contributors]) / DAY
     who = contributors[pick(rng, contributors, n, w)] if n else np.zeros(0, np.int64)
@@ -59,6 +61,29 @@ def _submitted(ctx: Ctx, people: People, contributors: np.ndarray, n: int) -> tu
     hi = _window(ctx, people, who)
     # Never after as_of (a promotion in its last hour had its submissions up to an hour after it).
     created = np.minimum(lo + (rng.random(n) * (hi - lo)).astype(np.int64), np.maximum(lo, ctx.as_of - MINUTE))
+    order = np.argsort(created, kind="stable")
+    return who[order], created[order]
+
+
+def _submitted_by_period(ctx: Ctx, people: People, contributors, n: int, w: np.ndarray):
+    """As _submitted, each submission's slice of the history drawn from `submissions.per_period` first, then its
+    contributor among those who could submit then (weighed by their rate × their time as contributors in it)."""
+    rng = ctx.rng
+    per = np.asarray(ctx.p("submissions.per_period"), dtype=float)
+    edges = ctx.start + (np.arange(len(per) + 1) * ((ctx.as_of - ctx.start) / len(per))).astype(np.int64)
+    period = rng.choice(len(per), size=n, p=per / per.sum())
+    at = edges[period] + (rng.random(n) * (edges[period + 1] - edges[period])).astype(np.int64)
+    lo, hi = people.promoted[contributors], _window(ctx, people, contributors)
+    u = rng.random(n)
+    who = np.zeros(n, np.int64)
+    for k in np.unique(period).tolist():
+        on = np.flatnonzero(period == k)
+        overlap = np.maximum(np.minimum(hi, edges[k + 1]) - np.maximum(lo, edges[k]), 0).astype(float)
+        cw = np.cumsum(w * overlap if overlap.any() else w)
+        who[on] = np.minimum(np.searchsorted(cw, u[on] * cw[-1], side="right"), len(cw) - 1)
+    who = contributors[who]
+    created = np.clip(at, people.promoted[who], np.maximum(people.promoted[who], _window(ctx, people, who)))
+    created = np.minimum(created, np.maximum(people.promoted[who], ctx.as_of - MINUTE))
     order = np.argsort(created, kind="stable")
     return who[order], created[order]
 

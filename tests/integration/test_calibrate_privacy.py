@@ -73,6 +73,9 @@ def test_a_count_below_k_is_never_released(boom_url):
             "conversations.length_weights",
             "submissions.reviewers",
             "conversations.weekly_active_users",
+            "conversations.mirror_rows",
+            "submissions.per_period",
+            "memories.count",
         )
     )
     weekly = p["conversations.weekly_active_users"]  # released: each week's count is at least K

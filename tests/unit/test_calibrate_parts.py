@@ -179,3 +179,33 @@ def test_the_recent_weeks_hold_the_profiles_weekly_active_users():
         assert all(abs(g - t) <= 2 for g, t in zip(got, target)), (got, target)
     other, _ = _weekly_actives(base, 7, 8)
     assert max(abs(a - b) for a, b in zip(other, uniform)) > 2  # without the key: each seed's own weeks
+
+
+def test_mirror_rows_and_submissions_per_period_are_validated():
+    with pytest.raises(ProfileError, match="mirror_rows"):
+        distributions.check("test", {"conversations.mirror_rows": 2.5})
+    with pytest.raises(ProfileError, match="memories.count"):
+        distributions.check("test", {"memories.count": -1})
+    with pytest.raises(ProfileError, match="per_period"):
+        distributions.check("test", {"submissions.per_period": [0, 0]})
+    got = distributions.check("test", {"conversations.mirror_rows": 40.0, "submissions.per_period": [1, 3]})
+    assert got == {"conversations.mirror_rows": 40, "submissions.per_period": [1.0, 3.0]}
+
+
+def test_calibrated_keys_hold_messages_rows_and_submission_periods():
+    import datetime as dt
+
+    from seed.generate import generate
+
+    prof = profile.Profile(profile.load("tiny"))
+    prof["conversations.mirror_rows"] = 300
+    prof["submissions.per_period"] = [0, 0, 0, 1]  # every submission in the last quarter of the history
+    prof["memories.count"] = 33
+    tables = {t.name: t for t in generate(prof, 42)}
+    assert len(tables["user_memories"]) == 33
+    assert abs(len(tables["messages"]) - 300) <= 20  # the last mirrored conversation's length at most
+    created = sorted(tables["knowledge_submissions"].data[-2])
+    as_of = prof.as_of.isoformat().replace("+00:00", "")
+    assert created and created[-1] <= as_of  # never after as_of
+    quarter = (prof.as_of - dt.timedelta(days=prof["history_days"] / 4)).isoformat()[:19]
+    assert sum(c >= quarter for c in created) >= 0.9 * len(created), (created[:3], quarter)
