@@ -74,8 +74,11 @@ def measure(conn: psycopg.Connection, schema: Schema, frame: Frame) -> dict[str,
         events = _EVENTS.format(convs=capped("conversations", "user_id", frame.cap))
         flags, counts = _weeks_sql()
         per_user = row(conn, _PER_USER.format(events=events, weeks=flags, week_counts=counts), p)
-        # One user moves each of the flag counts by 1, and the conversation total by at most `cap`.
-        out["activity.per_user"] = stat(per_user, len(per_user) - 1 + cap)
+        # One user moves each of the flag counts by 1, and the conversation total by at most `cap`; the weeks are
+        # a vector of their own (sensitivity WEEKS), so their noise does not scale with the row cap.
+        n = len(_FIELDS)
+        out["activity.per_user"] = stat(per_user[:n], n - 1 + cap)
+        out["activity.weekly"] = stat(per_user[n:], WEEKS)
         out["activity.rates"] = stat(histogram(conn, _RATES.format(events=events), p, 48), 1)
     if schema.has("sessions", "user_id", "created_at", "expires_at"):
         ttl = (
@@ -146,8 +149,8 @@ def _churn(out: Entries, frame: Frame) -> None:
     if not rel.has("activity.per_user"):
         out.missing((*_CHURN, _WEEKLY), "no conversations table to read activity from")
         return
-    f = dict(zip(_FIELDS, rel.vector("activity.per_user")[: len(_FIELDS)].tolist()))
-    weekly = rel.vector("activity.per_user")[len(_FIELDS) :]
+    f = dict(zip(_FIELDS, rel.vector("activity.per_user").tolist()))
+    weekly = rel.vector("activity.weekly")
     rate = _log_rate(rel)
     n = f["users"]
     if rate is None or not rel.enough(

@@ -104,7 +104,8 @@ def test_epsilon_changes_the_released_values_and_the_header_says_so(boom_url):
     a, b = profile.parse(plain), profile.parse(noisy)
     changed = [k for k in profile.SPEC if a[k] != b[k]]
     assert len(changed) >= 10, changed
-    assert a["conversations.weekly_active_users"] != b["conversations.weekly_active_users"]
+    # The weeks are noised too (or, noised below K, suppressed).
+    assert b.get("conversations.weekly_active_users") != a["conversations.weekly_active_users"]
 
 
 def test_calibrating_a_feb_2026_generation_database(pg, tiny_template, tmp_path):
