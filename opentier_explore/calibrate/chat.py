@@ -103,8 +103,19 @@ def measure(conn: psycopg.Connection, schema: Schema, frame: Frame) -> dict[str,
     if tree:
         out["chat.branches"] = stat(row(conn, _BRANCHES.format(msgs=msgs), p), 7 * cap)
     if schema.has("messages", "conversation_id"):
-        out["chat.mirror_rows"] = stat(row(conn, "SELECT count(*) FROM messages", p), cap)
+        out["chat.mirror_rows"] = stat(row(conn, _mirror_rows(frame.cap, convs), p), cap)
     return out
+
+
+def _mirror_rows(cap: int | None, convs: str) -> str:
+    """SQL counting the `messages` rows, at most `cap` per conversation owner when noise is added (the twin's
+    `mirror_rows`)."""
+    if cap is None:
+        return "SELECT count(*) FROM messages"
+    return (
+        "SELECT count(*) FROM (SELECT row_number() OVER (PARTITION BY c.user_id ORDER BY m.created_at) AS rn "
+        f"FROM messages m JOIN {convs} c ON c.id = m.conversation_id) x WHERE rn <= {int(cap)}"
+    )
 
 
 def _lengths(out: Entries) -> None:
