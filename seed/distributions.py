@@ -12,6 +12,7 @@ A hand-written profile may leave every one of them out: the generator then uses 
   complete ISO weeks before the week holding as_of, oldest first; the conversations of those weeks start from
   sign-ins drawn until each week holds that many (seed/generate/weekly.py).
 - `memories.count`: rows of `user_memories`, drawn among the users who chatted, replacing `memories.share`.
+- `tokens.password_reset_users`: users holding an unused reset request, replacing `password_reset_share`.
 - `sessions.stratified`: true draws each user's kind (one-time, loyal, churning), lifetime and weekly rate by
   stratified sampling, so the shares and distributions hold exactly rather than on average.
 - `submissions.by_contributor_time`: true weighs each contributor's heavy-tailed share of the submissions by their
@@ -39,6 +40,7 @@ KEYS = (
     "submissions.per_period",
     "conversations.mirror_rows",
     "memories.count",
+    "tokens.password_reset_users",
 )
 MAX_WEEKS = 520  # weekly counts a profile may hold (ten years)
 
@@ -137,6 +139,7 @@ def _flag(where: str, key: str, value: Any) -> bool:
 
 
 _CHECKS = {
+    "tokens.password_reset_users": _count,
     "memories.count": _count,
     "conversations.mirror_rows": _count,
     "conversations.weekly_active_users": _counts,

@@ -76,6 +76,7 @@ def test_a_count_below_k_is_never_released(boom_url):
             "conversations.mirror_rows",
             "submissions.per_period",
             "memories.count",
+            "tokens.password_reset_users",
         )
     )
     weekly = p["conversations.weekly_active_users"]  # released: each week's count is at least K

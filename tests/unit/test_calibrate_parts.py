@@ -201,8 +201,10 @@ def test_calibrated_keys_hold_messages_rows_and_submission_periods():
     prof["conversations.mirror_rows"] = 300
     prof["submissions.per_period"] = [0, 0, 0, 1]  # every submission in the last quarter of the history
     prof["memories.count"] = 33
+    prof["tokens.password_reset_users"] = 17
     tables = {t.name: t for t in generate(prof, 42)}
     assert len(tables["user_memories"]) == 33
+    assert 17 <= len(tables["password_reset_tokens"]) <= 17 + prof["tokens.live_password_resets"]
     assert abs(len(tables["messages"]) - 300) <= 20  # the last mirrored conversation's length at most
     created = sorted(tables["knowledge_submissions"].data[-2])
     as_of = prof.as_of.isoformat().replace("+00:00", "")
