@@ -13,6 +13,8 @@ A hand-written profile may leave every one of them out: the generator then uses 
   sign-ins drawn until each week holds that many (seed/generate/weekly.py).
 - `memories.count`: rows of `user_memories`, drawn among the users who chatted, replacing `memories.share`.
 - `tokens.password_reset_users`: users holding an unused reset request, replacing `password_reset_share`.
+- `sessions.live_rows`: rows of non-admin users the purged sessions table holds at as_of; the sign-outs (never
+  visible once purged) are adjusted until it does.
 - `sessions.stratified`: true draws each user's kind (one-time, loyal, churning), lifetime and weekly rate by
   stratified sampling, so the shares and distributions hold exactly rather than on average.
 - `submissions.by_contributor_time`: true weighs each contributor's heavy-tailed share of the submissions by their
@@ -41,6 +43,7 @@ KEYS = (
     "conversations.mirror_rows",
     "memories.count",
     "tokens.password_reset_users",
+    "sessions.live_rows",
 )
 MAX_WEEKS = 520  # weekly counts a profile may hold (ten years)
 
@@ -139,6 +142,7 @@ def _flag(where: str, key: str, value: Any) -> bool:
 
 
 _CHECKS = {
+    "sessions.live_rows": _count,
     "tokens.password_reset_users": _count,
     "memories.count": _count,
     "conversations.mirror_rows": _count,

@@ -203,6 +203,12 @@ def test_calibrated_keys_hold_messages_rows_and_submission_periods():
     prof["memories.count"] = 33
     prof["tokens.password_reset_users"] = 17
     tables = {t.name: t for t in generate(prof, 42)}
+    plain = len({t.name: t for t in generate(profile.load("tiny"), 42)}["sessions"])
+    for rows in (plain // 2, plain + 5):
+        prof["sessions.live_rows"] = rows
+        sessions = {t.name: t for t in generate(prof, 42)}["sessions"]
+        admins = set(tables["users"].data[0][: prof["users.admins"]])  # admins sign up first
+        assert sum(u not in admins for u in sessions.data[1]) == rows
     assert len(tables["user_memories"]) == 33
     assert 17 <= len(tables["password_reset_tokens"]) <= 17 + prof["tokens.live_password_resets"]
     assert abs(len(tables["messages"]) - 300) <= 20  # the last mirrored conversation's length at most
