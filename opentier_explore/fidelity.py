@@ -5,6 +5,12 @@ partial (the seeded sources end on a Tuesday at midnight: one day of it), and on
 users, whose seed-to-seed noise alone is about the 15 % tolerance (Poisson: √(2·100)/100 ≈ 14 % between two
 independent draws; `steady`'s own profile seeded with seeds 42 and 7 gives 64 and 54 there, −16 %). A whole week
 holds seven times as many and stays well inside it.
+
+A calibrated profile holds those 8 weeks themselves (`conversations.weekly_active_users`): estimated inside
+PostgreSQL as the distinct non-admin users whose conversations (`conversations.created_at`) start in each week,
+released like every count (suppressed below `--min-count`, noised with `--epsilon`). The twin's generator draws each
+week's conversations until it holds that many users, so a twin's weeks follow the source's, dips included, instead
+of a stationary churn model's average plus its seed's noise (admins, left out of the counts, add a few either way).
 """
 
 from __future__ import annotations

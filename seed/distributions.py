@@ -6,8 +6,21 @@ A hand-written profile may leave every one of them out: the generator then uses 
   (system prompt excluded), replacing the short/long turn mixture and `unanswered_share`.
 - `conversations.mirror_conversation_share`: the oldest share of conversations `messages` mirrors, replacing
   `mirror_share` (a share of the history).
+- `conversations.mirror_rows`: rows of `messages`: the oldest conversations are mirrored until their main paths
+  hold that many, replacing `mirror_conversation_share` and `mirror_share`.
+- `conversations.weekly_active_users`: distinct non-admin users starting a conversation in each of the last
+  complete ISO weeks before the week holding as_of, oldest first; the conversations of those weeks start from
+  sign-ins drawn until each week holds that many (seed/generate/weekly.py).
+- `memories.count`: rows of `user_memories`, drawn among the users who chatted, replacing `memories.share`.
+- `tokens.password_reset_users`: users holding an unused reset request, replacing `password_reset_share`.
+- `sessions.live_rows`: rows of non-admin users the purged sessions table holds at as_of; the sign-outs (never
+  visible once purged) are adjusted until it does.
 - `sessions.stratified`: true draws each user's kind (one-time, loyal, churning), lifetime and weekly rate by
   stratified sampling, so the shares and distributions hold exactly rather than on average.
+- `submissions.by_contributor_time`: true weighs each contributor's heavy-tailed share of the submissions by their
+  time as a contributor, so a few promoted just before as_of do not take hundreds of (pending) submissions.
+- `submissions.per_period`: submissions (any non-negative weights) per equal slice of the history, oldest first;
+  each submission's slice is drawn from them, then its contributor among those who could submit then.
 - `[[submissions.reviewers]]`: reviewers ranked by volume, each `{share, latency_hours = [[p, hours], …]}`:
   its share of the reviews and quantiles of its time to review (weekends and freezes included).
 """
@@ -24,7 +37,15 @@ KEYS = (
     "conversations.mirror_conversation_share",
     "submissions.reviewers",
     "sessions.stratified",
+    "conversations.weekly_active_users",
+    "submissions.by_contributor_time",
+    "submissions.per_period",
+    "conversations.mirror_rows",
+    "memories.count",
+    "tokens.password_reset_users",
+    "sessions.live_rows",
 )
+MAX_WEEKS = 520  # weekly counts a profile may hold (ten years)
 
 
 def _number(x: Any) -> bool:
@@ -91,6 +112,23 @@ def _reviewers(where: str, key: str, value: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _counts(where: str, key: str, value: Any) -> list[int]:
+    want = f"a non-empty list of at most {MAX_WEEKS} whole numbers ≥ 0"
+    if (
+        not isinstance(value, list)
+        or not 0 < len(value) <= MAX_WEEKS
+        or not all(_number(v) and v >= 0 and float(v).is_integer() for v in value)
+    ):
+        raise _fail(where, key, want)
+    return [int(v) for v in value]
+
+
+def _count(where: str, key: str, value: Any) -> int:
+    if not _number(value) or value < 0 or not float(value).is_integer():
+        raise _fail(where, key, "a whole number ≥ 0")
+    return int(value)
+
+
 def _share(where: str, key: str, value: Any) -> float:
     if not _number(value) or not 0 <= value <= 1:
         raise _fail(where, key, "a share between 0 and 1")
@@ -104,9 +142,16 @@ def _flag(where: str, key: str, value: Any) -> bool:
 
 
 _CHECKS = {
+    "sessions.live_rows": _count,
+    "tokens.password_reset_users": _count,
+    "memories.count": _count,
+    "conversations.mirror_rows": _count,
+    "conversations.weekly_active_users": _counts,
     "sessions.stratified": _flag,
+    "submissions.by_contributor_time": _flag,
     "conversations.mirror_conversation_share": _share,
     "users.signups_per_period": _weights,
+    "submissions.per_period": _weights,
     "conversations.length_weights": _lengths,
     "submissions.reviewers": _reviewers,
 }

@@ -74,8 +74,11 @@ def measure(conn: psycopg.Connection, schema: Schema, frame: Frame) -> dict[str,
         events = _EVENTS.format(convs=capped("conversations", "user_id", frame.cap))
         flags, counts = _weeks_sql()
         per_user = row(conn, _PER_USER.format(events=events, weeks=flags, week_counts=counts), p)
-        # One user moves each of the flag counts by 1, and the conversation total by at most `cap`.
-        out["activity.per_user"] = stat(per_user, len(per_user) - 1 + cap)
+        # One user moves each of the flag counts by 1, and the conversation total by at most `cap`; the weeks are
+        # a vector of their own (sensitivity WEEKS), so their noise does not scale with the row cap.
+        n = len(_FIELDS)
+        out["activity.per_user"] = stat(per_user[:n], n - 1 + cap)
+        out["activity.weekly"] = stat(per_user[n:], WEEKS)
         out["activity.rates"] = stat(histogram(conn, _RATES.format(events=events), p, 48), 1)
     if schema.has("sessions", "user_id", "created_at", "expires_at"):
         ttl = (
@@ -106,6 +109,7 @@ _CHURN = (
     "sessions.weekly_rate_median",
     "sessions.weekly_rate_sigma",
 )
+_WEEKLY = "conversations.weekly_active_users"
 # Invisible once the API has purged them: a sign-out or refresh deletes the row; so is a password change.
 _UNSEEN = ("sessions.signout_share", "sessions.refresh_share", "sessions.password_change_share")
 
@@ -143,16 +147,16 @@ def _churn(out: Entries, frame: Frame) -> None:
 
     rel = out.rel
     if not rel.has("activity.per_user"):
-        out.missing(_CHURN, "no conversations table to read activity from")
+        out.missing((*_CHURN, _WEEKLY), "no conversations table to read activity from")
         return
-    f = dict(zip(_FIELDS, rel.vector("activity.per_user")[: len(_FIELDS)].tolist()))
-    weekly = rel.vector("activity.per_user")[len(_FIELDS) :]
+    f = dict(zip(_FIELDS, rel.vector("activity.per_user").tolist()))
+    weekly = rel.vector("activity.weekly")
     rate = _log_rate(rel)
     n = f["users"]
     if rate is None or not rel.enough(
         n, f["one_event"], f["observable"], f["week1"], f["active28"], f["no_event"], *weekly
     ):
-        for key in _CHURN:
+        for key in (*_CHURN, _WEEKLY):
             out.fallback(key, "suppressed", "suppressed: fewer than K users behind the chat statistics")
         return
     signups = out.items.get("users.signups_per_period")
@@ -175,6 +179,14 @@ def _churn(out: Entries, frame: Frame) -> None:
     )
     for key in _CHURN:
         out.number(key, fitted[key], what, digits=4)
+    # The weeks themselves: a stationary churn model cannot hold a source's dip or peak, nor a few thousand users'
+    # own week-to-week noise; the generator draws each week's conversations until it holds this many users.
+    out.put(
+        _WEEKLY,
+        [int(round(w)) for w in weekly[::-1].tolist()],
+        f"non-admin users starting a conversation in each of the last {WEEKS} complete ISO weeks before the week "
+        "holding the latest activity, oldest first",
+    )
 
 
 def estimate(out: Entries, frame: Frame) -> None:
@@ -201,4 +213,6 @@ def estimate(out: Entries, frame: Frame) -> None:
         bool(out.rel.enough(old)),
         "sessions expired over a day before the latest activity: at least K of them means the table is not purged",
     )
+    if not out.rel.enough(old) and out.rel.has("sessions.rows"):  # a purged table: the rows it holds, exactly
+        out.count("sessions.live_rows", out.rel.scalar("sessions.rows"), "rows of non-admin users' sessions")
     _churn(out, frame)

@@ -106,8 +106,19 @@ def measure(conn: psycopg.Connection, schema: Schema, frame: Frame) -> dict[str,
     if tree:
         out["chat.branches"] = stat(row(conn, _BRANCHES.format(msgs=msgs), p), 7 * cap)
     if schema.has("messages", "conversation_id"):
-        out["chat.mirror_rows"] = stat(row(conn, "SELECT count(*) FROM messages", p), cap)
+        out["chat.mirror_rows"] = stat(row(conn, _mirror_rows(frame.cap, convs), p), cap)
     return out
+
+
+def _mirror_rows(cap: int | None, convs: str) -> str:
+    """SQL counting the `messages` rows, at most `cap` per conversation owner when noise is added (the twin's
+    `mirror_rows`)."""
+    if cap is None:
+        return "SELECT count(*) FROM messages"
+    return (
+        "SELECT count(*) FROM (SELECT row_number() OVER (PARTITION BY c.user_id ORDER BY m.created_at) AS rn "
+        f"FROM messages m JOIN {convs} c ON c.id = m.conversation_id) x WHERE rn <= {int(cap)}"
+    )
 
 
 def _lengths(out: Entries) -> None:
@@ -172,6 +183,9 @@ def _mirror(out: Entries, mirrored: float, n: float) -> None:
         out.missing(("conversations.mirror_share",), "no messages table")
         return
     out.share("conversations.mirror_conversation_share", mirrored, n, "conversations with rows in `messages`")
+    # Which conversations: the oldest, as many as hold the table's rows (a share of them would leave the rows to the
+    # lengths the twin happens to draw for its oldest conversations: boom's ±5 %).
+    out.count("conversations.mirror_rows", rel.scalar("chat.mirror_rows"), "rows of `messages`")
     started = rel.vector("chat.started")
     if not rel.enough(mirrored, started.sum()):
         out.fallback("conversations.mirror_share", "suppressed", "suppressed: fewer than K mirrored conversations")
@@ -223,6 +237,8 @@ def estimate(out: Entries) -> None:
     )
     out.share("conversations.sources_share", cited, assistant_msgs, "assistant messages citing ≥ 1 source")
     out.share("memories.share", memories, owners, "user_memories rows per user who chatted")
+    # The twin's users who chat are not the source's number: the rows themselves (for hand edits, the share above).
+    out.count("memories.count", memories, "count of user_memories")
     _lengths(out)
     _branches(out, user_msgs, assistant_msgs)
     _mirror(out, mirrored, n)

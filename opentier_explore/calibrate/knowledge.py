@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .entries import Entries
+from .entries import SUPPRESSED, Entries
 from .frame import Frame, capped, histogram, row, stat
+from .people import periods
 from .release import Stat, merge_small, quantiles, spread
 from .snapshot import Schema
 
@@ -44,6 +45,11 @@ WHERE s.status IN ('approved', 'rejected') AND s.reviewed_at IS NOT NULL
   AND s.created_at < %(as_of)s - interval '{settled} days'
 GROUP BY 1
 """
+_PERIODS = """
+SELECT width_bucket(extract(epoch FROM created_at), extract(epoch FROM %(start)s::timestamptz),
+                    extract(epoch FROM %(as_of)s::timestamptz), %(periods)s), count(*)
+FROM {subs} s GROUP BY 1
+"""
 _DOCS = """
 SELECT count(*), count(*) FILTER (WHERE d.created_at < %(start)s::timestamptz + interval '3 days'),
        count(*) FILTER (WHERE d.is_global),
@@ -72,6 +78,8 @@ def measure(conn: psycopg.Connection, schema: Schema, frame: Frame) -> dict[str,
         subs = _subs(frame)
         out["subs.counts"] = stat(row(conn, _SUBS.format(subs=subs), p), 3 * cap)
         out["subs.ranks"] = stat(histogram(conn, _RANKS.format(subs=subs), p, 10_000), cap)
+        k = periods(frame)
+        out["subs.periods"] = stat(histogram(conn, _PERIODS.format(subs=subs), frame.params(periods=k), k), cap)
     if schema.has("documents", "is_global") and schema.has("document_chunks", "embedding"):
         out["docs.counts"] = stat(row(conn, _DOCS.format(docs=capped("documents", "user_id", frame.cap)), p), 5 * cap)
     if schema.has("ingestion_jobs", "status"):
@@ -165,6 +173,12 @@ def estimate(out: Entries, latency: np.ndarray | None, groups) -> None:
         out.fallback(
             key, "unused", "not used when submissions.reviewers is given (its quantiles hold weekends and freezes)"
         )
+    # Generator noise, not data: a heavy submitter promoted hours before as_of would leave hundreds pending.
+    out.put(
+        "submissions.by_contributor_time",
+        True,
+        "each contributor's share of submissions weighed by their time as a contributor",
+    )
     approved = 0.0
     if not rel.has("subs.counts"):
         out.missing(sub_keys, "no knowledge_submissions table in this generation")
@@ -180,11 +194,25 @@ def estimate(out: Entries, latency: np.ndarray | None, groups) -> None:
         out.count("submissions.count", n, "count of knowledge_submissions")
         out.share("submissions.rejected_share", rejected, rejected + approved, "reviewed submissions rejected")
         out.share("submissions.approved_feedback_share", feedback, approved, "approved submissions with feedback")
+        _periods(out)
         if latency is None:
             out.fallback("submissions.median_review_hours", "suppressed", "suppressed: fewer than K reviews")
         else:
             _reviewers(out, groups, latency)
     _documents(out, approved)
+
+
+def _periods(out: Entries) -> None:
+    """When the submissions came: a source's burst (a heavy submitter's weeks) decides how many are still pending."""
+    per = spread(out.rel.vector("subs.periods"), out.rel.min_count) if out.rel.has("subs.periods") else None
+    if per is None:
+        out.fallback("submissions.per_period", SUPPRESSED, "suppressed: fewer than K submissions")
+        return
+    out.put(
+        "submissions.per_period",
+        [int(round(v)) for v in per],
+        f"knowledge_submissions per 1/{len(per)} of the history (cells below K merged with neighbours)",
+    )
 
 
 def _documents(out: Entries, approved: float) -> None:

@@ -97,7 +97,10 @@ def _password_resets(ctx: Ctx, people: People) -> Table:
     # A reset that was used deleted its token; these are the requests never used, one per user at most
     # (a new request replaces the old one).
     pw = np.flatnonzero(~oauth_only)
-    asked = pw[rng.random(len(pw)) < ctx.p("tokens.password_reset_share")]
+    if "tokens.password_reset_users" in ctx.profile:  # calibrated: the source's number of (unused) requests
+        asked = np.sort(rng.choice(pw, size=min(ctx.p("tokens.password_reset_users"), len(pw)), replace=False))
+    else:
+        asked = pw[rng.random(len(pw)) < ctx.p("tokens.password_reset_share")]
     lo = signup[asked]
     hi = np.maximum(lo, np.minimum(last[asked], ctx.as_of - 2 * HOUR))
     created = lo + (rng.random(len(asked)) * (hi - lo)).astype(np.int64)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import answers, memories
+from . import answers, memories, weekly
 from .common import (
     MINUTE,
     US,
@@ -136,8 +136,15 @@ def _empirical_lengths(ctx: Ctx, n_conv: int) -> np.ndarray:
     return np.maximum(np.minimum(drawn, ctx.p("conversations.max_depth")), 1)
 
 
-def _mirror_cutoff(ctx: Ctx, start: np.ndarray) -> int:
-    """When the API stopped mirroring: a share of the history, or (calibrated profiles) of the conversations."""
+def _mirror_cutoff(ctx: Ctx, start: np.ndarray, spine_conv: np.ndarray) -> int:
+    """When the API stopped mirroring: a share of the history, or (calibrated profiles) of the conversations, or
+    once the oldest conversations' main paths hold `mirror_rows` messages."""
+    rows = ctx.profile.get("conversations.mirror_rows")
+    if rows is not None:
+        held = np.cumsum(np.bincount(spine_conv, minlength=len(start)))  # conversations are ordered by start
+        k = int(np.searchsorted(held, rows))  # conversations 0..k hold at least `rows` messages
+        k -= int(0 < k < len(held) and held[k] - rows > rows - held[k - 1])  # or 0..k-1, if nearer
+        return int(start[k + 1]) if k + 1 < len(start) else ctx.as_of + 1
     share = ctx.profile.get("conversations.mirror_conversation_share")
     if share is None:
         return ctx.start + int(ctx.p("conversations.mirror_share") * (ctx.as_of - ctx.start))
@@ -168,12 +175,18 @@ def _pools(ctx: Ctx) -> tuple[list[str], list[str], list[str]]:
 
 def _starts(ctx: Ctx, people: People, n_conv: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each conversation's `user_id` text, owner (user index, -1 for an orphan id) and start, ordered by start:
-    most start minutes after a sign-in, the orphans' at any time under ids of users that no longer exist."""
+    most start minutes after a sign-in (weekly.py: which, with `conversations.weekly_active_users`), the orphans' at
+    any time under ids of users that no longer exist."""
     rng = ctx.rng
     login_owner, login_created = people.logins.owner, people.logins.created
     n_orph = int(round(ctx.p("conversations.orphan_share") * n_conv)) if len(login_owner) else n_conv
     n_real = n_conv - n_orph
-    login = rng.integers(0, len(login_owner), n_real) if n_real else np.zeros(0, np.int64)
+    if not n_real:
+        login = np.zeros(0, np.int64)
+    elif weekly.KEY in ctx.profile:
+        login = weekly.picks(ctx, people, n_real)
+    else:
+        login = rng.integers(0, len(login_owner), n_real)
     start_real = login_created[login] + rng.exponential(5 * MINUTE, n_real).astype(np.int64)
     ghosts = uuids(rng, max(1, n_orph // 3))
     ghost_of = rng.integers(0, len(ghosts), n_orph)
@@ -289,7 +302,7 @@ def _conversations_table(ctx, conv_ids, user_txt, start, first_question: np.ndar
 
 def _mirror_table(ctx: Ctx, m: _Msgs, n_spine: int, start, conv_ids, content: _Content) -> Table:
     """The Rust API mirrored the linear part of early conversations into `messages`, then stopped."""
-    mir = np.flatnonzero(start[m.conv[:n_spine]] < _mirror_cutoff(ctx, start))
+    mir = np.flatnonzero(start[m.conv[:n_spine]] < _mirror_cutoff(ctx, start, m.conv[:n_spine]))
     mir_ids = uuids(ctx.rng, len(mir), compact=True)
     n = len(mir)
     return Table(

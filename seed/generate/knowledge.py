@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import documents
-from .common import DAY, HOUR, Ctx, Table, esc, exp, pick, stable, ts, ts_or_null, uuids, weekday, words
+from .common import DAY, HOUR, MINUTE, Ctx, Table, esc, exp, pick, stable, ts, ts_or_null, uuids, weekday, words
 from .state import CONTRIBUTOR, Citable, People, Submissions
 
 _RESOURCE = ("text", "url", "pdf", "repo")
@@ -49,15 +49,50 @@ def _paragraph(rng: np.random.Generator, topic_i: int, n_sent: int) -> str:
 
 def _submitted(ctx: Ctx, people: People, contributors: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Who submitted each resource and when, by time: heavy-tailed (a few contributors submit most resources),
-    while they are active."""
+    while they are active; with `submissions.by_contributor_time`, in proportion to that time too."""
     rng = ctx.rng
     w = rng.pareto(1.2, len(contributors)) + 0.05
+    if "submissions.per_period" in ctx.profile and n:
+        return _submitted_by_period(ctx, people, contributors, n, w)
+    if ctx.profile.get("submissions.by_contributor_time", False) and len(contributors):
+        w = w * (_window(ctx, people, contributors) - people.promoted[contributors]) / DAY
     who = contributors[pick(rng, contributors, n, w)] if n else np.zeros(0, np.int64)
     lo = people.promoted[who]
-    hi = np.maximum(lo + HOUR, np.minimum(people.last[who] + 14 * DAY, ctx.as_of - HOUR))
-    created = lo + (rng.random(n) * (hi - lo)).astype(np.int64)
+    hi = _window(ctx, people, who)
+    # Never after as_of (a promotion in its last hour had its submissions up to an hour after it).
+    created = np.minimum(lo + (rng.random(n) * (hi - lo)).astype(np.int64), np.maximum(lo, ctx.as_of - MINUTE))
     order = np.argsort(created, kind="stable")
     return who[order], created[order]
+
+
+def _submitted_by_period(ctx: Ctx, people: People, contributors, n: int, w: np.ndarray):
+    """As _submitted, each submission's slice of the history drawn from `submissions.per_period` first, then its
+    contributor among those who could submit then (weighed by their rate × their time as contributors in it)."""
+    rng = ctx.rng
+    per = np.asarray(ctx.p("submissions.per_period"), dtype=float)
+    edges = ctx.start + (np.arange(len(per) + 1) * ((ctx.as_of - ctx.start) / len(per))).astype(np.int64)
+    period = rng.choice(len(per), size=n, p=per / per.sum())
+    at = edges[period] + (rng.random(n) * (edges[period + 1] - edges[period])).astype(np.int64)
+    lo, hi = people.promoted[contributors], _window(ctx, people, contributors)
+    u = rng.random(n)
+    who = np.zeros(n, np.int64)
+    for k in np.unique(period).tolist():
+        on = np.flatnonzero(period == k)
+        overlap = np.maximum(np.minimum(hi, edges[k + 1]) - np.maximum(lo, edges[k]), 0).astype(float)
+        cw = np.cumsum(w * overlap if overlap.any() else w)
+        who[on] = np.minimum(np.searchsorted(cw, u[on] * cw[-1], side="right"), len(cw) - 1)
+    who = contributors[who]
+    created = np.clip(at, people.promoted[who], np.maximum(people.promoted[who], _window(ctx, people, who)))
+    created = np.minimum(created, np.maximum(people.promoted[who], ctx.as_of - MINUTE))
+    order = np.argsort(created, kind="stable")
+    return who[order], created[order]
+
+
+def _window(ctx: Ctx, people: People, who: np.ndarray) -> np.ndarray:
+    """The end of each contributor's submitting time: two weeks after their last sign-in, an hour before as_of
+    (at least an hour after their promotion)."""
+    lo = people.promoted[who]
+    return np.maximum(lo + HOUR, np.minimum(people.last[who] + 14 * DAY, ctx.as_of - HOUR))
 
 
 def _outcomes(ctx: Ctx, reviewed: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
@@ -170,18 +205,20 @@ def _parametric_reviews(ctx: Ctx, admins: np.ndarray, created: np.ndarray) -> tu
 
 def _empirical_reviews(ctx: Ctx, n_admins: int, created: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Reviewer rank (folded onto the admins) and review time per submission, from `submissions.reviewers`:
-    each rank's share of reviews and its latency quantiles (interpolated in log-hours)."""
+    each rank's share of reviews and its latency quantiles (interpolated in log-hours, drawn stratified)."""
     rng, n = ctx.rng, len(created)
     ranks = ctx.p("submissions.reviewers")
     share = np.array([r["share"] for r in ranks], dtype=float)
     rank = rng.choice(len(ranks), size=n, p=share / share.sum())
-    u = rng.random(n)
     hours = np.zeros(n)
     for k, r in enumerate(ranks):
         probs = np.array([p for p, _ in r["latency_hours"]])
         logh = np.log(np.maximum(np.array([h for _, h in r["latency_hours"]]), 1e-3))
-        on = rank == k
-        hours[on] = stable(np.exp(np.interp(u[on], probs, logh)))
+        on = np.flatnonzero(rank == k)
+        # Stratified: one draw in each 1/m slice of the rank's quantiles, so a few hundred reviews hold them exactly
+        # (a fresh uniform draw moves a p90 of a heavy-tailed latency by ±10 % from seed to seed).
+        u = (rng.permutation(len(on)) + rng.random(len(on))) / max(len(on), 1)
+        hours[on] = stable(np.exp(np.interp(u, probs, logh)))
     return rank % max(n_admins, 1), created + (hours * HOUR).astype(np.int64)
 
 

@@ -29,7 +29,10 @@ def table(ctx: Ctx, people: People, owner: np.ndarray, updated: np.ndarray, topi
     latest = np.flatnonzero(np.r_[o[1:] != o[:-1], True]) if len(o) else np.zeros(0, np.int64)
     fav[o[latest]] = t[latest]  # the topic of each user's latest conversation
     chatted = np.flatnonzero(last >= 0)
-    who = chatted[rng.random(len(chatted)) < ctx.p("memories.share")]
+    if "memories.count" in ctx.profile:  # calibrated: the source's rows, among whoever chatted in the twin
+        who = np.sort(rng.choice(chatted, size=min(ctx.p("memories.count"), len(chatted)), replace=False))
+    else:
+        who = chatted[rng.random(len(chatted)) < ctx.p("memories.share")]
     n = len(who)
     other = rng.integers(0, len(topics), (n, 3))
     n_facts = 1 + rng.binomial(4, 0.45, n)

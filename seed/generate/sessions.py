@@ -110,9 +110,33 @@ def _left_at_as_of(ctx: Ctx, people: People, snapshot: np.ndarray, ttl: int) -> 
         keep = rows.created <= ctx.as_of
     else:
         last_cleanup = ctx.as_of - int(rng.integers(0, HOUR))  # DELETE ... WHERE expires_at < now(), every hour
-        keep = (rows.gone > ctx.as_of) & (rows.created + ttl >= last_cleanup) & (rows.created <= ctx.as_of)
+        fresh = (rows.created + ttl >= last_cleanup) & (rows.created <= ctx.as_of)
+        keep = (rows.gone > ctx.as_of) & fresh
+        if "sessions.live_rows" in ctx.profile:
+            signed_out = np.zeros(len(rows.owner), bool)
+            signed_out[:m] = out & ~soft[:m]
+            _hold_rows(ctx, people, rows, keep, signed_out & fresh)
     idx = np.flatnonzero(keep)
     return rows, idx[np.lexsort((rows.created[idx], rows.owner[idx]))]
+
+
+def _hold_rows(ctx: Ctx, people: People, rows: _Rows, keep: np.ndarray, revivable: np.ndarray) -> None:
+    """More or fewer sign-outs (which leave no trace once purged), so that non-admin users hold the profile's
+    `sessions.live_rows` rows at as_of: kept rows signed out, or signed-out ones (`revivable`) left live."""
+    rng = ctx.rng
+    counted = ~people.admin[rows.owner]
+    have, target = int((keep & counted).sum()), int(ctx.p("sessions.live_rows"))
+    if have > target:
+        drop = rng.choice(np.flatnonzero(keep & counted), have - target, replace=False)
+        rows.gone[drop] = rows.created[drop] + (rng.random(len(drop)) * (ctx.as_of - rows.created[drop])).astype(
+            np.int64
+        )
+        keep[drop] = False
+    elif have < target:
+        cand = np.flatnonzero(revivable & counted & ~keep)
+        back = rng.choice(cand, min(target - have, len(cand)), replace=False)
+        rows.gone[back] = _NEVER
+        keep[back] = True
 
 
 def table(ctx: Ctx, people: People, snapshot: np.ndarray) -> Table:

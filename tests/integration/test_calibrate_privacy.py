@@ -67,8 +67,21 @@ def test_a_count_below_k_is_never_released(boom_url):
     differing = [k for k in profile.SPEC if k != "history_days" and blind[k] != demo[k]]
     assert differing == []
     assert not any(
-        k in blind for k in ("users.signups_per_period", "conversations.length_weights", "submissions.reviewers")
+        k in blind
+        for k in (
+            "users.signups_per_period",
+            "conversations.length_weights",
+            "submissions.reviewers",
+            "conversations.weekly_active_users",
+            "conversations.mirror_rows",
+            "submissions.per_period",
+            "memories.count",
+            "tokens.password_reset_users",
+            "sessions.live_rows",
+        )
     )
+    weekly = p["conversations.weekly_active_users"]  # released: each week's count is at least K
+    assert len(weekly) == 8 and min(weekly) >= 10
 
 
 def test_merged_cells_each_hold_at_least_k(boom_url):
@@ -93,6 +106,8 @@ def test_epsilon_changes_the_released_values_and_the_header_says_so(boom_url):
     a, b = profile.parse(plain), profile.parse(noisy)
     changed = [k for k in profile.SPEC if a[k] != b[k]]
     assert len(changed) >= 10, changed
+    # The weeks are noised too (or, noised below K, suppressed).
+    assert b.get("conversations.weekly_active_users") != a["conversations.weekly_active_users"]
 
 
 def test_calibrating_a_feb_2026_generation_database(pg, tiny_template, tmp_path):

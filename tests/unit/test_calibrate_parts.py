@@ -134,3 +134,86 @@ def test_sessions_stratified_must_be_a_flag():
     with pytest.raises(ProfileError, match="sessions.stratified"):
         distributions.check("test", {"sessions.stratified": "yes"})
     assert distributions.check("test", {"sessions.stratified": True}) == {"sessions.stratified": True}
+
+
+def test_weekly_active_users_must_be_whole_counts():
+    key = "conversations.weekly_active_users"
+    for bad in ([], [1.5], [-1], "3", [True], [0] * (distributions.MAX_WEEKS + 1)):
+        with pytest.raises(ProfileError, match="weekly_active_users"):
+            distributions.check("test", {key: bad})
+    assert distributions.check("test", {key: [3, 4.0, 0]}) == {key: [3, 4, 0]}
+
+
+def test_submissions_by_contributor_time_must_be_a_flag():
+    with pytest.raises(ProfileError, match="by_contributor_time"):
+        distributions.check("test", {"submissions.by_contributor_time": 1})
+
+
+def _weekly_actives(prof: profile.Profile, seed: int, weeks: int) -> tuple[list[int], int]:
+    """Distinct non-admin users starting a conversation in each of the last complete weeks (oldest first), and the
+    number of conversations, as the generator places them."""
+    from seed.generate import chat, people, weekly
+    from seed.generate.common import WEEK, make_ctx
+
+    ctx = make_ctx(prof, seed)
+    _tables, ppl = people.generate(ctx)
+    _ids, owner, start = chat._starts(ctx, ppl, prof["conversations.count"])
+    week = (weekly.weeks_end(ctx.as_of) - 1 - start) // WEEK
+    known = owner >= 0
+    counted = known & ~ppl.admin[np.maximum(owner, 0)]
+    got = [len(np.unique(owner[counted & (week == k)])) for k in range(weeks)]
+    return got[::-1], len(start)
+
+
+def test_the_recent_weeks_hold_the_profiles_weekly_active_users():
+    base = profile.load("demo")
+    uniform, n = _weekly_actives(base, 42, 8)
+    # A dip and a peak no stationary model holds, within what the weeks' sign-ins allow.
+    target = [int(round(u * f)) for u, f in zip(uniform, (1.0, 0.8, 1.15, 0.9, 1.0, 0.7, 1.1, 1.0))]
+    for seed in (42, 7):
+        prof = profile.Profile(base)
+        prof["conversations.weekly_active_users"] = target
+        got, m = _weekly_actives(prof, seed, 8)
+        assert m == n
+        # A conversation starts minutes after its sign-in: one may cross into the next week.
+        assert all(abs(g - t) <= 2 for g, t in zip(got, target)), (got, target)
+    other, _ = _weekly_actives(base, 7, 8)
+    assert max(abs(a - b) for a, b in zip(other, uniform)) > 2  # without the key: each seed's own weeks
+
+
+def test_mirror_rows_and_submissions_per_period_are_validated():
+    with pytest.raises(ProfileError, match="mirror_rows"):
+        distributions.check("test", {"conversations.mirror_rows": 2.5})
+    with pytest.raises(ProfileError, match="memories.count"):
+        distributions.check("test", {"memories.count": -1})
+    with pytest.raises(ProfileError, match="per_period"):
+        distributions.check("test", {"submissions.per_period": [0, 0]})
+    got = distributions.check("test", {"conversations.mirror_rows": 40.0, "submissions.per_period": [1, 3]})
+    assert got == {"conversations.mirror_rows": 40, "submissions.per_period": [1.0, 3.0]}
+
+
+def test_calibrated_keys_hold_messages_rows_and_submission_periods():
+    import datetime as dt
+
+    from seed.generate import generate
+
+    prof = profile.Profile(profile.load("tiny"))
+    prof["conversations.mirror_rows"] = 300
+    prof["submissions.per_period"] = [0, 0, 0, 1]  # every submission in the last quarter of the history
+    prof["memories.count"] = 33
+    prof["tokens.password_reset_users"] = 17
+    tables = {t.name: t for t in generate(prof, 42)}
+    plain = len({t.name: t for t in generate(profile.load("tiny"), 42)}["sessions"])
+    for rows in (plain // 2, plain + 5):
+        prof["sessions.live_rows"] = rows
+        sessions = {t.name: t for t in generate(prof, 42)}["sessions"]
+        admins = set(tables["users"].data[0][: prof["users.admins"]])  # admins sign up first
+        assert sum(u not in admins for u in sessions.data[1]) == rows
+    assert len(tables["user_memories"]) == 33
+    assert 17 <= len(tables["password_reset_tokens"]) <= 17 + prof["tokens.live_password_resets"]
+    assert abs(len(tables["messages"]) - 300) <= 20  # the last mirrored conversation's length at most
+    created = sorted(tables["knowledge_submissions"].data[-2])
+    as_of = prof.as_of.isoformat().replace("+00:00", "")
+    assert created and created[-1] <= as_of  # never after as_of
+    quarter = (prof.as_of - dt.timedelta(days=prof["history_days"] / 4)).isoformat()[:19]
+    assert sum(c >= quarter for c in created) >= 0.9 * len(created), (created[:3], quarter)
