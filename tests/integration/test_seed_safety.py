@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -155,6 +156,26 @@ def _wait_for(url: str, proc: subprocess.Popen, pattern: str, timeout: float = 6
     pytest.fail(f"never saw the seed run {pattern}")
 
 
+@contextmanager
+def _demo_seed_running(pg, name: str, pattern: str):
+    """(url, process, state and catalog before) of a `demo` seed by the CLI on a fresh migrated database `name`,
+    once the server runs `pattern`; at exit the process is killed if it still runs and the database dropped."""
+    url = pg.create_db(name)
+    try:
+        migrate.up(url)
+        before, schema = state(url), catalog(url)
+        proc = _seed_demo(url)
+        try:
+            _wait_for(url, proc, pattern)
+            yield url, proc, before, schema
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    finally:
+        pg.drop_db(name)
+
+
 @pytest.mark.parametrize(
     "sig,pattern",
     [
@@ -165,22 +186,12 @@ def _wait_for(url: str, proc: subprocess.Popen, pattern: str, timeout: float = 6
     ids=["kill-during-copy", "ctrl-c-during-copy", "ctrl-c-during-index-build"],
 )
 def test_an_interrupted_seed_leaves_every_table_empty(pg, sig, pattern):
-    url = pg.create_db("seed_killed")
-    try:
-        migrate.up(url)
-        before, schema = state(url), catalog(url)
-        proc = _seed_demo(url)
-        try:
-            _wait_for(url, proc, pattern)
-            children = _children(proc.pid)  # the generator process
-            assert children
-            proc.send_signal(sig)
-            out, err = proc.communicate(timeout=60)
-            assert _gone(children), "the generator process outlived the interrupted seed"
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    with _demo_seed_running(pg, "seed_killed", pattern) as (url, proc, before, schema):
+        children = _children(proc.pid)  # the generator process
+        assert children
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+        assert _gone(children), "the generator process outlived the interrupted seed"
         assert proc.returncode != 0
         if sig == signal.SIGINT:
             assert "Traceback" not in err and len(err.splitlines()) == 1, err
@@ -197,8 +208,6 @@ def test_an_interrupted_seed_leaves_every_table_empty(pg, sig, pattern):
         assert after == before
         assert all(after[t] == 0 for t in TABLES) and "_opentier_seed" not in after
         assert catalog(url) == schema  # keys and indexes dropped inside the transaction are back
-    finally:
-        pg.drop_db("seed_killed")
 
 
 def test_a_failing_seed_is_one_sentence_and_rolls_everything_back(pg):
@@ -302,22 +311,10 @@ def _stat(pid: int) -> str:
 def test_a_generator_process_that_dies_is_one_sentence_and_rolls_everything_back(pg):
     """The generator runs in a process of its own; killed mid-COPY (as the kernel's OOM killer would), the seed
     says so in one sentence and leaves every table as it was."""
-    url = pg.create_db("seed_child_killed")
-    try:
-        migrate.up(url)
-        before, schema = state(url), catalog(url)
-        proc = _seed_demo(url)
-        try:
-            _wait_for(url, proc, 'COPY "conversations"%')
-            children = _children(proc.pid)
-            assert len(children) == 1, children
-            os.kill(children.pop(), signal.SIGKILL)
-            result = subprocess.CompletedProcess(proc.args, proc.wait(timeout=120), *proc.communicate(timeout=60))
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    with _demo_seed_running(pg, "seed_child_killed", 'COPY "conversations"%') as (url, proc, before, schema):
+        children = _children(proc.pid)
+        assert len(children) == 1, children
+        os.kill(children.pop(), signal.SIGKILL)
+        result = subprocess.CompletedProcess(proc.args, proc.wait(timeout=120), *proc.communicate(timeout=60))
         one_sentence(result, "stopped unexpectedly", "killed by signal 9", "rolled back, nothing changed")
         assert state(url) == before and catalog(url) == schema
-    finally:
-        pg.drop_db("seed_child_killed")
