@@ -219,7 +219,7 @@ def main() -> int:
             del data
             full = prof != "large"  # every row, foreign keys checked; `large` on a sample, extrapolated
             baseline = row_by_row(srv.fresh(f"b_{prof}_rbr", settle=True), url, None if full else args.sample)
-            fk = faker_script(srv.fresh(f"b_{prof}_faker", settle=True), args.sample)
+            fk = faker_script(srv.fresh(f"b_{prof}_faker"), args.sample)
             per_row = {t: s / n for t, (n, s) in baseline.items() if n}
             # tables the Faker script leaves out are counted at the sampled rows' row-by-row cost
             fk_per_row = {t: fk[t][1] / fk[t][0] if t in fk else per_row.get(t, 0.0) for t in TABLES}
