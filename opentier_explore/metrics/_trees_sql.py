@@ -22,12 +22,14 @@ walk(id, conversation_id, depth) AS (
 )"""
 
 #: the messages the walk misses (`cand`: on or under a cycle, or under a faulty message), looked for only in the
-#: conversations where the walk reached fewer messages than there are (`short`, usually none)
+#: conversations where the walk reached fewer messages than there are (`short`). Usually it reached them all: one
+#: count of each says so, and the gate (an uncorrelated condition, planned as a one-time filter) skips the rest.
 _UNROOTED = """,
 msgs AS MATERIALIZED (SELECT conversation_id, count(*) AS n_messages FROM {edges} GROUP BY conversation_id),
 short AS MATERIALIZED (
-    SELECT m.conversation_id FROM msgs m LEFT JOIN rooted r USING (conversation_id)
-    WHERE r.conversation_id IS NULL OR r.n < m.n_messages
+    SELECT m.conversation_id
+    FROM msgs m LEFT JOIN (SELECT conversation_id, count(id) AS n FROM walk GROUP BY conversation_id) r USING (conversation_id)
+    WHERE (SELECT count(id) FROM walk) < {total} AND (r.conversation_id IS NULL OR r.n < m.n_messages)
 ),
 reached AS MATERIALIZED (SELECT w.id FROM walk w WHERE w.conversation_id IN (SELECT conversation_id FROM short)),
 cand AS MATERIALIZED (
@@ -35,38 +37,56 @@ cand AS MATERIALIZED (
     WHERE m.conversation_id IN (SELECT conversation_id FROM short) AND NOT EXISTS (SELECT 1 FROM reached r WHERE r.id = m.id)
 )"""
 
-#: All children of a parent lie on one level of the walk, so window functions over the level count them: each
-#: child carries its parent's number of children (`kids`), and one child per parent is `first`. The rooted
-#: messages' counts come from the walk; those of the unrooted ones (whose children are unrooted too) from `cand`.
+#: A parent's children come from one count of every parent_id (`branchy`: the parents of two or more, an index-only
+#: scan where chat_messages is vacuumed), which the walk looks up as it goes. The walk is a LEFT JOIN: a message
+#: without a tree-edge child adds a marker row (id NULL, one level below it), so leaves and depths come from the
+#: markers, and only markers, roots and branchy rows are aggregated. A rooted parent's children in another
+#: conversation (`xkids`, found among `cand`) are taken off its count; unrooted messages' children come from `cand`.
 TREES = (
     """WITH RECURSIVE {prelude}
-walk(id, conversation_id, depth, kids, first) AS (
-    SELECT id, conversation_id, 1, 0::bigint, false FROM {edges} WHERE parent_id IS NULL
-  UNION ALL
-    SELECT c.id, c.conversation_id, w.depth + 1, count(*) OVER (PARTITION BY w.id), row_number() OVER (PARTITION BY w.id) = 1
-    FROM walk w JOIN {edges} c ON c.parent_id = w.id AND c.conversation_id = w.conversation_id
+branchy AS MATERIALIZED (
+    SELECT parent_id AS id, count(*) AS k FROM {edges} WHERE parent_id IS NOT NULL GROUP BY parent_id HAVING count(*) >= 2
 ),
-rooted AS MATERIALIZED (
-    SELECT conversation_id, count(*) AS n, count(*) FILTER (WHERE depth = 1) AS n_roots, max(depth) AS max_depth,
-           count(*) FILTER (WHERE first) AS with_kids, count(*) FILTER (WHERE first AND kids >= 2) AS n_branch_points,
-           max(kids) AS max_children
-    FROM walk GROUP BY conversation_id
+walk(id, conversation_id, depth, k) AS (
+    SELECT r.id, r.conversation_id, 1, b.k FROM {edges} r LEFT JOIN branchy b ON b.id = r.id WHERE r.parent_id IS NULL
+  UNION ALL
+    SELECT c.id, w.conversation_id, w.depth + 1, b.k
+    FROM walk w LEFT JOIN {edges} c ON c.parent_id = w.id AND c.conversation_id = w.conversation_id
+         LEFT JOIN branchy b ON b.id = c.id
+    WHERE w.id IS NOT NULL
 )"""
-    + _UNROOTED
+    + _UNROOTED.replace("{total}", "(SELECT sum(n_messages) FROM msgs)")
     + """,
+xkids AS (
+    SELECT c.parent_id AS id, count(*) AS n
+    FROM cand c JOIN {edges} p ON p.id = c.parent_id AND p.conversation_id <> c.conversation_id GROUP BY c.parent_id
+),
+rooted AS (
+    SELECT w.conversation_id, count(*) FILTER (WHERE w.depth = 1) AS n_roots, max(w.depth) FILTER (WHERE w.id IS NULL) - 1 AS max_depth,
+           count(*) FILTER (WHERE w.id IS NULL) AS n_leaves, count(*) FILTER (WHERE w.k - coalesce(x.n, 0) >= 2) AS n_branch_points,
+           max(w.k - coalesce(x.n, 0)) AS max_children
+    FROM walk w LEFT JOIN xkids x ON x.id = w.id
+    WHERE w.id IS NULL OR w.depth = 1 OR w.k IS NOT NULL
+    GROUP BY w.conversation_id
+),
 ukids AS (
     SELECT p.conversation_id, count(*) AS n
     FROM cand c JOIN cand p ON p.id = c.parent_id AND p.conversation_id = c.conversation_id
     GROUP BY p.id, p.conversation_id
 ),
 unrooted AS (
-    SELECT conversation_id, count(*) AS with_kids, count(*) FILTER (WHERE n >= 2) AS n_branch_points, max(n) AS max_children
-    FROM ukids GROUP BY conversation_id
+    SELECT conversation_id, sum(n_cand) AS n_cand, sum(with_kids) AS with_kids, sum(n_branch_points) AS n_branch_points,
+           max(max_children) AS max_children
+    FROM (
+        SELECT conversation_id, count(*) AS n_cand, 0 AS with_kids, 0 AS n_branch_points, 0 AS max_children FROM cand GROUP BY conversation_id
+      UNION ALL
+        SELECT conversation_id, 0, count(*), count(*) FILTER (WHERE n >= 2), max(n) FROM ukids GROUP BY conversation_id
+    ) u GROUP BY conversation_id
 )
 SELECT m.conversation_id::text AS conversation_id, m.n_messages, coalesce(r.n_roots, 0) AS n_roots, r.max_depth,
-       m.n_messages - coalesce(r.with_kids, 0) - coalesce(u.with_kids, 0) AS n_leaves,
+       coalesce(r.n_leaves, 0) + coalesce(u.n_cand, 0) - coalesce(u.with_kids, 0) AS n_leaves,
        coalesce(r.n_branch_points, 0) + coalesce(u.n_branch_points, 0) AS n_branch_points,
-       greatest(coalesce(r.max_children, 0), coalesce(u.max_children, 0)) AS max_children
+       greatest(coalesce(r.max_children, 0), (coalesce(r.max_depth, 0) >= 2)::int, coalesce(u.max_children, 0)) AS max_children
 FROM msgs m LEFT JOIN rooted r USING (conversation_id) LEFT JOIN unrooted u USING (conversation_id)
 """
 )
@@ -79,9 +99,7 @@ FROM msgs m LEFT JOIN rooted r USING (conversation_id) LEFT JOIN unrooted u USIN
 FAULTS = (
     "WITH RECURSIVE {prelude}"
     + _WALK
-    + """,
-rooted AS MATERIALIZED (SELECT conversation_id, count(*) AS n FROM walk GROUP BY conversation_id)"""
-    + _UNROOTED
+    + _UNROOTED.replace("{total}", "(SELECT count(*) FROM {edges})")
     + """,
 heads AS MATERIALIZED (
     SELECT c.id, c.conversation_id,

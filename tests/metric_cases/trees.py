@@ -138,15 +138,20 @@ def tree_frames() -> dict[str, pd.DataFrame]:
 
 def insert_trees(conn) -> None:
     """Insert the tree rows parent-first, then create the cycles by UPDATE and the missing parent without FK checks."""
-    for k in range(1, 9):
-        conn.execute("INSERT INTO conversations (id, user_id) VALUES (%s, %s)", (conv(k), f"user-{k}"))
-    pending = list(TREE_ROWS)
+    _insert(conn, TREE_ROWS, TREE_INITIAL_PARENT, MISSING_PARENT)
+
+
+def _insert(conn, rows: list[tuple], initial_parent: dict, missing: set) -> None:
+    """Insert `rows` (message, conversation, parent) parent-first, with `initial_parent` until the closing UPDATEs."""
+    for cid in sorted({c for _, c, _ in rows}):
+        conn.execute("INSERT INTO conversations (id, user_id) VALUES (%s, %s)", (cid, f"user-{int(cid[-12:])}"))
+    pending = list(rows)
     done: set[str] = set()
     while pending:
         rest = []
         for mid, cid, parent in pending:
-            parent = TREE_INITIAL_PARENT.get(mid, parent)
-            if mid in MISSING_PARENT:
+            parent = initial_parent.get(mid, parent)
+            if mid in missing:
                 conn.execute("SET session_replication_role = replica")  # as a replica without the FK would hold it
                 conn.execute(
                     "INSERT INTO chat_messages (id, conversation_id, parent_id, role, content) VALUES (%s, %s, %s, 'user', 'x')",
@@ -163,8 +168,8 @@ def insert_trees(conn) -> None:
                 continue
             done.add(mid)
         pending = rest
-    final = {mid: parent for mid, _, parent in TREE_ROWS}
-    for mid in TREE_INITIAL_PARENT:
+    final = {mid: parent for mid, _, parent in rows}
+    for mid in initial_parent:
         conn.execute("UPDATE chat_messages SET parent_id = %s WHERE id = %s", (final[mid], mid))
 
 
@@ -190,6 +195,52 @@ def assert_trees(src) -> None:
     }
 
 
+# Rooted parents with children in another conversation: those are not their children (not tree edges).
+# C9: 901 → {902, 903}, 902 → 904; C10: 1001's parent is 902, 1002's is 901 (both cross-conversation), 1001 → 1003.
+CROSS_ROWS = [
+    (M(901), conv(9), None),
+    (M(902), conv(9), M(901)),
+    (M(903), conv(9), M(901)),
+    (M(904), conv(9), M(902)),
+    (M(1001), conv(10), M(902)),
+    (M(1002), conv(10), M(901)),
+    (M(1003), conv(10), M(1001)),
+]
+EXPECTED_CROSS_TREES = pd.DataFrame(
+    {
+        # 901 has 2 children (not 3), 902 has 1 (not 2): one branch point, at most 2 children
+        "n_messages": [4, 3],
+        "n_roots": [1, 0],
+        "max_depth": pd.array([3, _NA], dtype="Int64"),
+        "n_leaves": [2, 2],  # 903, 904; 1002, 1003
+        "n_branch_points": [1, 0],
+        "max_children": [2, 1],  # 1001 → 1003, unrooted
+    },
+    index=pd.Index([conv(9), conv(10)], dtype="str", name="conversation_id"),
+)
+
+
+def cross_frames() -> dict[str, pd.DataFrame]:
+    """CROSS_ROWS as load() returns chat_messages (the columns the tree metrics read)."""
+    ids, convs, parents = zip(*CROSS_ROWS)
+    return {"chat_messages": pd.DataFrame({"id": ids, "conversation_id": convs, "parent_id": parents}, dtype=object)}
+
+
+def insert_cross(conn) -> None:
+    """Insert CROSS_ROWS parent-first."""
+    _insert(conn, CROSS_ROWS, {}, set())
+
+
+def assert_cross(src) -> None:
+    """conversation_trees counts only children in the parent's conversation; tree_faults names both cross children."""
+    from opentier_explore import metrics
+
+    pd.testing.assert_frame_equal(metrics.conversation_trees(src), EXPECTED_CROSS_TREES)
+    faults = metrics.tree_faults(src)
+    assert faults["message_id"].tolist() == [M(1001), M(1002)]
+    assert set(faults["fault"]) == {"cross_conversation_parent"}
+
+
 CASES = (
     Case(
         "trees",
@@ -198,4 +249,5 @@ CASES = (
         assert_trees,
         ("conversation_trees", "tree_faults", "message_depths", "tree_summary"),
     ),
+    Case("trees_cross", cross_frames, insert_cross, assert_cross, ("conversation_trees", "tree_faults")),
 )
