@@ -130,7 +130,12 @@ EXPECTED_DEPTHS = {
 
 def tree_frames() -> dict[str, pd.DataFrame]:
     """chat_messages as load() returns it (only the columns the metrics read, plus created_at)."""
-    ids, convs, parents = zip(*TREE_ROWS)
+    return _frames(TREE_ROWS)
+
+
+def _frames(rows: list[tuple]) -> dict[str, pd.DataFrame]:
+    """`rows` (message, conversation, parent) as load() returns chat_messages, one hour apart from T0."""
+    ids, convs, parents = zip(*rows)
     df = pd.DataFrame({"id": list(ids), "conversation_id": list(convs), "parent_id": list(parents)}, dtype=object)
     df["created_at"] = pd.Series([T0 + i * H for i in range(len(df))], dtype="datetime64[ns, UTC]")
     return {"chat_messages": df}
@@ -221,9 +226,8 @@ EXPECTED_CROSS_TREES = pd.DataFrame(
 
 
 def cross_frames() -> dict[str, pd.DataFrame]:
-    """CROSS_ROWS as load() returns chat_messages (the columns the tree metrics read)."""
-    ids, convs, parents = zip(*CROSS_ROWS)
-    return {"chat_messages": pd.DataFrame({"id": ids, "conversation_id": convs, "parent_id": parents}, dtype=object)}
+    """CROSS_ROWS as load() returns chat_messages (the columns the tree metrics read, plus created_at)."""
+    return _frames(CROSS_ROWS)
 
 
 def insert_cross(conn) -> None:
