@@ -70,18 +70,14 @@ rooted AS (
     GROUP BY w.conversation_id
 ),
 ukids AS (
-    SELECT p.conversation_id, count(*) AS n
+    SELECT p.id, count(*) AS n
     FROM cand c JOIN cand p ON p.id = c.parent_id AND p.conversation_id = c.conversation_id
-    GROUP BY p.id, p.conversation_id
+    GROUP BY p.id
 ),
 unrooted AS (
-    SELECT conversation_id, sum(n_cand) AS n_cand, sum(with_kids) AS with_kids, sum(n_branch_points) AS n_branch_points,
-           max(max_children) AS max_children
-    FROM (
-        SELECT conversation_id, count(*) AS n_cand, 0 AS with_kids, 0 AS n_branch_points, 0 AS max_children FROM cand GROUP BY conversation_id
-      UNION ALL
-        SELECT conversation_id, 0, count(*), count(*) FILTER (WHERE n >= 2), max(n) FROM ukids GROUP BY conversation_id
-    ) u GROUP BY conversation_id
+    SELECT c.conversation_id, count(*) AS n_cand, count(k.n) AS with_kids, count(*) FILTER (WHERE k.n >= 2) AS n_branch_points,
+           max(k.n) AS max_children
+    FROM cand c LEFT JOIN ukids k ON k.id = c.id GROUP BY c.conversation_id
 )
 SELECT m.conversation_id::text AS conversation_id, m.n_messages, coalesce(r.n_roots, 0) AS n_roots, r.max_depth,
        coalesce(r.n_leaves, 0) + coalesce(u.n_cand, 0) - coalesce(u.with_kids, 0) AS n_leaves,
