@@ -5,7 +5,11 @@ load() returns UUIDs as Arrow strings of 36 bytes each, back to back in Arrow's 
 nine uint32 (no copy), they hash in two integer matrix products. Parents are matched to ids by sorting, not
 by a hash table: each hash keeps its row number in its low bits, so one np.sort (SIMD, no argsort) of each
 side and a searchsorted of sorted needles pair them, reading memory in order; every pair is then checked on
-all 36 bytes, so a match is exactly string equality, as in the string path. Conversations are told apart by
+all 36 bytes, so a match is exactly string equality, as in the string path. The texts stay in Arrow's chunks and
+are hashed, paired and checked in blocks of rows (_BLOCK): a block's temporaries stay in the CPU's cache and in
+memory malloc reuses, where arrays of millions of rows are fresh pages from the kernel, which a first call pays for
+(about twice the work). The ids' side and the parents' side are hashed and sorted on two threads (numpy releases
+the GIL). Conversations are told apart by
 Arrow's dictionary encoding, and ordered by their UUID value (canonical lowercase UUID text parsed into
 two uint64 halves by translate and unhexlify: UUID order is then text order). Anything else (strings not
 all 36 bytes long, object arrays of other things) takes the string path.
@@ -14,6 +18,7 @@ all 36 bytes long, object arrays of other things) takes the string path.
 from __future__ import annotations
 
 import binascii
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -35,6 +40,8 @@ _K2 = np.array(
 _MIX = (np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB))
 #: rounds of the merge: more means that many ids share their hash's high bits, which only crafted ids do
 _MAX_PROBES = 64
+#: rows per block of the matching's passes (2.4 MB of text)
+_BLOCK = 1 << 16
 
 
 def uuid_halves(values, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -68,6 +75,53 @@ def text_rows(values, missing: np.ndarray) -> np.ndarray | None:
     if text is None:
         return None
     return np.frombuffer(text, dtype=np.uint32).reshape(len(text) // _WIDTH, _WIDTH // 4)
+
+
+class _Texts:
+    """36-byte texts as rows of nine uint32, held in parts (one per Arrow chunk, not copied), read block by block."""
+
+    def __init__(self, parts: list[np.ndarray]) -> None:
+        self.parts = [p for p in parts if len(p)] or [np.empty((0, _WIDTH // 4), np.uint32)]
+        self.starts = np.cumsum([0, *map(len, self.parts)])
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def blocks(self):
+        """(first row, rows) of consecutive blocks of at most _BLOCK rows."""
+        for start, part in zip(self.starts.tolist(), self.parts):
+            for a in range(0, len(part), _BLOCK):
+                yield start + a, part[a : a + _BLOCK]
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """The texts at `rows` (row numbers over all parts), as one array."""
+        if len(self.parts) == 1:
+            return np.take(self.parts[0], rows, axis=0)  # take, not [rows]: ten times faster for rows of a 2-d array
+        part = np.searchsorted(self.starts[1:], rows, side="right")
+        order = np.argsort(part.astype(np.uint16 if len(self.parts) < 2**16 else np.int64), kind="stable")  # radix
+        bounds = np.searchsorted(part[order], np.arange(len(self.parts) + 1))
+        out = np.empty((len(rows), _WIDTH // 4), np.uint32)
+        for k in np.flatnonzero(np.diff(bounds)).tolist():
+            at = order[bounds[k] : bounds[k + 1]]
+            out[at] = np.take(self.parts[k], rows[at] - self.starts[k], axis=0)
+        return out
+
+
+def text_parts(values, missing: np.ndarray) -> _Texts | None:
+    """text_rows without joining Arrow's chunks: the present values' texts, part by part; else None."""
+    if not isinstance(values, np.ndarray):
+        chunks = _arrow(values)
+        if chunks is not None and sum(map(len, chunks)) == len(missing):
+            parts, at = [], 0
+            for arr in chunks:
+                text = _chunk_text(arr, missing[at : at + len(arr)])
+                if text is None:
+                    return None
+                parts.append(np.frombuffer(text, dtype=np.uint32).reshape(-1, _WIDTH // 4))
+                at += len(arr)
+            return _Texts(parts)
+    rows = text_rows(values, missing)
+    return _Texts([rows]) if rows is not None else None
 
 
 def _texts(values, missing: np.ndarray):
@@ -137,8 +191,8 @@ def parent_rows(ids, parents) -> np.ndarray:
     n = len(ids)
     null = np.asarray(pd.isna(parents), dtype=bool)
     out = np.full(len(parents), -1, dtype=np.int64)
-    rows_i = text_rows(ids, np.zeros(n, bool))
-    rows_p = text_rows(parents, null) if rows_i is not None else None
+    rows_i = text_parts(ids, np.zeros(n, bool))
+    rows_p = text_parts(parents, null) if rows_i is not None else None
     found = _merged_rows(rows_i, rows_p) if rows_p is not None else None
     if found is not None:
         out[~null] = found
@@ -161,54 +215,67 @@ def _hashed(rows: np.ndarray) -> np.ndarray:
     return h
 
 
-def _merged_rows(rows_i: np.ndarray, rows_p: np.ndarray, hashed=None) -> np.ndarray | None:
+def _merged_rows(rows_i, rows_p, hashed=None) -> np.ndarray | None:
     """For each text row of rows_p, the first row of rows_i equal to it (-2 if none); None if too many hashes collide.
 
-    `hashed` (rows → uint64) is _hashed unless a test gives a worse one, to make every hash collide.
+    Rows are _Texts or 2-d arrays. `hashed` (rows → uint64) is _hashed unless a test gives a worse one, to make every
+    hash collide.
     """
     hashed = hashed or _hashed
+    rows_i, rows_p = (r if isinstance(r, _Texts) else _Texts([r]) for r in (rows_i, rows_p))
     n, m = len(rows_i), len(rows_p)
     if not n or not m:
         return np.full(m, -2, dtype=np.int64)
     low = np.uint64((1 << max(int(max(n, m) - 1).bit_length(), 1)) - 1)
     high = ~low
-    ids = np.sort((hashed(rows_i) & high) | np.arange(n, dtype=np.uint64))  # hash prefix, then row: sorted by both
-    want = np.sort((hashed(rows_p) & high) | np.arange(m, dtype=np.uint64))
-    prefix, row, sought = ids & high, (ids & low).astype(np.int64), want & high
-    pos = np.minimum(np.searchsorted(prefix, sought), n - 1)  # sorted needles: the search walks `prefix` forward
+    with ThreadPoolExecutor(1) as pool:  # the ids' side on a second core
+        side = pool.submit(_sorted_keys, rows_i, hashed, high)
+        want = _sorted_keys(rows_p, hashed, high)
+        ids = side.result()
     out = np.empty(m, dtype=np.int64)
-    j = (want & low).astype(np.int64)
-    out[j] = np.where(prefix[pos] == sought, row[pos], -2)  # back in the parents' order: their words are read in order
-    same = _same(rows_i, np.maximum(out, 0), rows_p)
-    wrong = np.flatnonzero(~same & (out >= 0))  # a prefix shared by several ids: try the next ones in turn
-    out[~same] = -2
-    if wrong.size:
-        at = np.empty(m, dtype=np.int64)
-        at[j] = np.arange(m)
-        return _probe(rows_i, rows_p, prefix, row, sought, pos, at[wrong], wrong, out)
-    return out
+    for a in range(0, m, _BLOCK):  # sorted needles: each block's search walks `ids` forward
+        w = want[a : a + _BLOCK]
+        sought = w & high
+        found = ids[np.minimum(np.searchsorted(ids, sought), n - 1)]  # the first id of that hash prefix, if any
+        # back in the parents' order, so that their texts are read in order below
+        out[(w & low).astype(np.int64)] = np.where((found & high) == sought, (found & low).astype(np.int64), -2)
+    wrong = []
+    for a, texts in rows_p.blocks():
+        cand = out[a : a + len(texts)]  # a view: corrected in place
+        same = (rows_i.take(np.maximum(cand, 0)) == texts).all(axis=1)
+        wrong.append(np.flatnonzero(~same & (cand >= 0)) + a)  # a prefix shared by several ids: try the next ones
+        cand[~same] = -2
+    wrong = np.concatenate(wrong)
+    return _probe(rows_i, rows_p, ids, hashed, high, wrong, out) if wrong.size else out
 
 
-def _same(texts: np.ndarray, rows: np.ndarray, other: np.ndarray) -> np.ndarray:
-    """Whether texts[rows] equals other, row by row."""
-    got = np.take(texts, rows, axis=0)  # take, not texts[rows]: ten times faster for rows of a 2-d array
-    return (got == other).all(axis=1)
+def _sorted_keys(rows: _Texts, hashed, high: np.uint64) -> np.ndarray:
+    """Each row's hash prefix, then its row number, sorted: (hash & high) | row; hashed block by block."""
+    keys = np.empty(len(rows), np.uint64)
+    for a, texts in rows.blocks():
+        keys[a : a + len(texts)] = hashed(texts)
+    keys &= high
+    keys |= np.arange(len(rows), dtype=np.uint64)
+    keys.sort()
+    return keys
 
 
-def _probe(rows_i, rows_p, prefix, row, sought, pos, at, wrong, out) -> np.ndarray | None:
-    """_merged_rows for the parents `wrong` (sorted positions `at`) whose first candidate shared only its hash prefix."""
-    n = len(prefix)
-    at, sought = pos[at], sought[at]
+def _probe(rows_i: _Texts, rows_p: _Texts, ids, hashed, high: np.uint64, wrong: np.ndarray, out) -> np.ndarray | None:
+    """_merged_rows for the parents `wrong`, whose first candidate shared only its hash prefix: the next ones in turn."""
+    n, low = len(ids), ~high
+    texts = rows_p.take(wrong)
+    sought = hashed(texts) & high
+    at = np.searchsorted(ids, sought)  # the first candidate, already tried
     for _ in range(_MAX_PROBES):
         at = at + 1
         live = at < n
         np.minimum(at, n - 1, out=at)
-        live &= prefix[at] == sought
-        cand = row[at]
-        hit = live & _same(rows_i, cand, rows_p[wrong])
+        live &= (ids[at] & high) == sought
+        cand = (ids[at] & low).astype(np.int64)
+        hit = live & (rows_i.take(cand) == texts).all(axis=1)
         out[wrong[hit]] = cand[hit]
         keep = live & ~hit
-        wrong, at, sought = wrong[keep], at[keep], sought[keep]
+        wrong, at, sought, texts = wrong[keep], at[keep], sought[keep], texts[keep]
         if not wrong.size:
             return out
     return None

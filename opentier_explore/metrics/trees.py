@@ -22,6 +22,7 @@ Conventions (both paths follow them exactly):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -109,10 +110,12 @@ class _Walk:
         ids, parent = _values(df["id"]), _values(df["parent_id"])  # Arrow strings stay in Arrow (_keys)
         n = len(ids)
         self.ids = ids
-        codes, self.convs = _keys.sorted_codes(_values(df["conversation_id"]))
         row = _ROW if n < 2**31 else np.int64  # 4-byte rows: the random reads below touch half the cache lines
+        with ThreadPoolExecutor(1) as pool:  # numpy and Arrow release the GIL: conversations on a second core
+            convs = pool.submit(_keys.sorted_codes, _values(df["conversation_id"]))
+            pidx = _keys.parent_rows(ids, parent).astype(row, copy=False)  # -1: NULL parent, -2: no such message
+            codes, self.convs = convs.result()
         self.conv_codes = codes.astype(row, copy=False)
-        pidx = _keys.parent_rows(ids, parent).astype(row, copy=False)  # -1: NULL parent, -2: no such message
         self.has_parent = pidx != -1
         self.missing = pidx == -2
         linked = pidx >= 0

@@ -166,6 +166,33 @@ def test_parents_match_on_all_36_bytes_whatever_the_hash():
     assert _keys.parent_rows(dup, np.array([mc.uid(1), None], dtype=object)).tolist() == [0, -1]
 
 
+@pytest.mark.parametrize("collide", [False, True])
+def test_parents_match_in_blocks_across_arrow_chunks(monkeypatch, collide):
+    import pyarrow as pa
+
+    from opentier_explore.metrics import _keys
+
+    monkeypatch.setattr(_keys, "_BLOCK", 3)  # blocks that straddle chunks and end mid-chunk
+    ids = [mc.uid(k) for k in range(40)]
+    parents = [
+        mc.uid(k) if k < 40 else (None if k % 2 else mc.uid(1000 + k)) for k in np.random.default_rng(5).permutation(50)
+    ]
+    want = [ids.index(p) if p in ids else (-1 if p is None else -2) for p in parents]
+
+    def chunked(values: list, cuts: list[int]):
+        parts = [pa.array(values[a:b], pa.large_string()) for a, b in zip([0, *cuts], [*cuts, len(values)])]
+        return pd.array(pa.chunked_array(parts), dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+
+    arrow_ids, arrow_parents = chunked(ids, [1, 2, 9, 20, 21, 33]), chunked(parents, [4, 5, 17, 40])
+    if not collide:
+        assert _keys.parent_rows(arrow_ids, arrow_parents).tolist() == want
+    null = np.array([p is None for p in parents])
+    rows_i, rows_p = _keys.text_parts(arrow_ids, np.zeros(40, bool)), _keys.text_parts(arrow_parents, null)
+    assert len(rows_i.parts) == 7 and len(rows_p.parts) == 5  # Arrow's chunks, not joined
+    hashed = (lambda rows: np.zeros(len(rows), np.uint64)) if collide else None  # collide: every pair is probed
+    assert _keys._merged_rows(rows_i, rows_p, hashed).tolist() == [w for w in want if w != -1]
+
+
 def test_ids_of_other_lengths_or_characters_take_the_string_path():
     from opentier_explore.metrics import _keys
 
