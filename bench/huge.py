@@ -75,9 +75,10 @@ def metrics(url: str, names: list[str] | None = None) -> list[str]:
     if names == []:
         return []
     engine = connect(url)
-    t_hash, t_planned = self_joins(engine, 1)
+    t_hash, t_serial, t_planned = self_joins(engine, 1)
     rows = [
         f"| (one hash self-join of chat_messages on parent_id, for scale) | {t_hash:.1f} |",
+        f"| (the same hash self-join in one process, no parallel workers) | {t_serial:.1f} |",
         f"| (the same self-join as PostgreSQL plans it) | {t_planned:.1f} |",
     ]
     for metric in registry.METRICS:
