@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import sqlalchemy
 from sqlalchemy import event
 
-from .errors import ConfigError, OpentierError, RecoveryConflict
+from .errors import ConfigError, ConnectionFailed, OpentierError, RecoveryConflict
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,8 +41,8 @@ class _Lost(Exception):
         self.conflict = conflict
 
 
-def is_recovery_conflict(exc: BaseException) -> bool:
-    """True when `exc`, or an error it was raised from or during, is a standby's recovery-conflict cancel."""
+def _causes(exc: BaseException):
+    """`exc`, then each error it was raised from or during (the driver's error under SQLAlchemy's too)."""
     seen: set[int] = set()
     todo: list[BaseException | None] = [exc]
     while todo:
@@ -50,12 +50,24 @@ def is_recovery_conflict(exc: BaseException) -> bool:
         if e is None or id(e) in seen:
             continue
         seen.add(id(e))
+        yield e
+        todo += [getattr(e, "orig", None), e.__cause__, e.__context__]
+
+
+def is_recovery_conflict(exc: BaseException) -> bool:
+    """True when `exc`, or an error it was raised from or during, is a standby's recovery-conflict cancel."""
+    for e in _causes(exc):
         if isinstance(e, _Lost):
             return e.conflict
         if "conflict with recovery" in str(e):
             return True
-        todo += [getattr(e, "orig", None), e.__cause__, e.__context__]
     return False
+
+
+def session_ended(exc: BaseException) -> bool:
+    """True when the server closed the connection under a read: a hot standby ends the session (rather than
+    cancelling its query) when a recovery conflict finds it between statements, and says why only sometimes."""
+    return any(getattr(e, "connection_invalidated", False) for e in _causes(exc))
 
 
 class Snapshot(sqlalchemy.Engine):
@@ -236,21 +248,29 @@ def _once_in(snap: Snapshot, fn: Callable[..., Any], bound: inspect.BoundArgumen
 
 
 def _retrying(attempt: Callable[[], Any], snap: Snapshot | None = None) -> Any:
-    """`attempt()`, once more after a recovery conflict if nothing read so far was handed out; else one sentence."""
+    """`attempt()`, once more after a recovery conflict or a closed session if nothing read so far was handed out;
+    else one sentence."""
     for n in (1, 2):
         try:
             return attempt()
         except Exception as exc:
-            if not is_recovery_conflict(exc):
+            conflict, ended = is_recovery_conflict(exc), session_ended(exc)
+            if not (conflict or ended):
                 if isinstance(exc, _Lost):
                     raise _lost_error(exc.snapshot_id, False) from None
                 raise
             if snap is not None and snap.delivered:
-                raise _lost_error(snap.snapshot_id, True) from None
+                raise _lost_error(snap.snapshot_id, conflict) from None
             if n == 2:
                 break
             if snap is not None:
                 snap.renew()
+    if not conflict:
+        raise ConnectionFailed(
+            "The database server closed the connection twice during this read (a hot standby does so in a "
+            f"recovery conflict, a server when it restarts): check that it is up, on a standby set {_SETTINGS}, "
+            "then run it again."
+        )
     raise RecoveryConflict(
         "The hot standby cancelled this read twice because replaying the primary's changes (e.g. a VACUUM) "
         f"removed rows it still needed (a recovery conflict): set {_SETTINGS}, then run it again."

@@ -142,3 +142,32 @@ def test_settings_stay_local_to_the_metric_transaction(engine):
     for _ in range(3):  # every pooled connection
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SHOW work_mem").scalar_one() == default
+
+
+def _closed_by_the_server(engine) -> None:
+    """Raise the error a read gets when the server ends its session under it (here: another session terminates it)."""
+    with engine.connect() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with engine.connect() as other:
+            assert other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})").scalar_one()
+        conn.exec_driver_sql("SELECT 1")
+
+
+def test_a_read_whose_session_the_server_closed_is_retried_once_then_one_sentence(engine):
+    from opentier_explore import snapshots
+    from opentier_explore.errors import ConnectionFailed
+
+    with pytest.raises(sqlalchemy.exc.OperationalError) as closed:
+        _closed_by_the_server(engine)
+    assert snapshots.session_ended(closed.value) and not snapshots.is_recovery_conflict(closed.value)
+    calls = []
+
+    def read_after_one_closed_session():
+        calls.append(len(calls))
+        if len(calls) == 1:
+            _closed_by_the_server(engine)
+        return load("users", engine=engine, limit=3)  # inside the retry, as every kit read is
+
+    assert len(snapshots._retrying(read_after_one_closed_session)) == 3 and calls == [0, 1]
+    with pytest.raises(ConnectionFailed, match=r"closed the connection twice during this read.*then run it again\.$"):
+        snapshots._retrying(lambda: _closed_by_the_server(engine))
