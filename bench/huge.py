@@ -10,7 +10,9 @@ does). --skip-seeding: the database is already seeded (keeps the recorded seedin
 as big as its source (another ~15 GB and the seeding time again): only with --twin. Seeding that twin takes longer
 than the notebook's 600-s cell limit, so this script makes it first, exactly as the notebook's cells do (calibrate,
 then `twin.make_twin(..., seed=7, name="opentier_twin_04")`), and the notebook reuses it; that time is recorded
-apart. On a huge database of your own, do the same before running notebook 04 (see notebooks/README.md).
+apart; the twin goes to the kit's local server (this run's own without --database-url, else the one OPENTIER_HOME
+names). On a huge database of your own, do the same before running notebook 04 (README, "A database too big for
+pandas").
 """
 
 from __future__ import annotations
