@@ -112,14 +112,10 @@ def text_parts(values, missing: np.ndarray) -> _Texts | None:
     if not isinstance(values, np.ndarray):
         chunks = _arrow(values)
         if chunks is not None and sum(map(len, chunks)) == len(missing):
-            parts, at = [], 0
-            for arr in chunks:
-                text = _chunk_text(arr, missing[at : at + len(arr)])
-                if text is None:
-                    return None
-                parts.append(np.frombuffer(text, dtype=np.uint32).reshape(-1, _WIDTH // 4))
-                at += len(arr)
-            return _Texts(parts)
+            texts = _chunk_texts(chunks, missing)
+            if texts is None:
+                return None
+            return _Texts([np.frombuffer(t, dtype=np.uint32).reshape(-1, _WIDTH // 4) for t in texts])
     rows = text_rows(values, missing)
     return _Texts([rows]) if rows is not None else None
 
@@ -154,8 +150,8 @@ def _arrow(values) -> list | None:
     return chunks
 
 
-def _arrow_texts(chunks: list, missing: np.ndarray):
-    """_texts of Arrow chunks: each chunk's present values must lie back to back in its buffer, 36 bytes each."""
+def _chunk_texts(chunks: list, missing: np.ndarray) -> list[memoryview] | None:
+    """Each Arrow chunk's present values' bytes (_chunk_text), or None unless every chunk has them back to back."""
     texts, at = [], 0
     for arr in chunks:
         text = _chunk_text(arr, missing[at : at + len(arr)])
@@ -163,6 +159,14 @@ def _arrow_texts(chunks: list, missing: np.ndarray):
             return None
         texts.append(text)
         at += len(arr)
+    return texts
+
+
+def _arrow_texts(chunks: list, missing: np.ndarray):
+    """_texts of Arrow chunks: each chunk's present values must lie back to back in its buffer, 36 bytes each."""
+    texts = _chunk_texts(chunks, missing)
+    if texts is None:
+        return None
     texts = [np.frombuffer(t, dtype=np.uint8) for t in texts if len(t)]
     if len(texts) == 1:
         return texts[0]
