@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from opentier_explore import migrate, seeding
 from seed import profile
 from seed.generate import TABLES
 
@@ -348,3 +349,25 @@ def test_every_seeded_table_has_planner_statistics(conn):
         r[0] for r in conn.execute("SELECT DISTINCT tablename FROM pg_stats WHERE schemaname = current_schema()")
     }
     assert set(TABLES) <= analyzed
+
+
+def test_a_seeded_database_reads_like_a_vacuumed_one(pg):
+    url = pg.create_db("seed_frozen")
+    try:
+        migrate.up(url)
+        seeding.run(url, profile="tiny", seed=42, truncate=False, progress=False)
+        with psycopg.connect(url, autocommit=True) as conn:
+            pages = conn.execute(
+                "SELECT relname, relpages, relallvisible FROM pg_class WHERE relname = ANY(%s) ORDER BY 1",
+                (list(TABLES),),
+            ).fetchall()
+            assert len(pages) == len(TABLES) and all(visible == n for _, n, visible in pages), pages
+            conn.execute("SET enable_seqscan = off")
+            plan = conn.execute(
+                "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) "
+                "SELECT count(*) FROM chat_messages WHERE parent_id IS NOT NULL"
+            ).fetchall()
+            text = "\n".join(r[0] for r in plan)
+            assert "Index Only Scan" in text and "Heap Fetches: 0" in text, text
+    finally:
+        pg.drop_db("seed_frozen")
