@@ -5,7 +5,7 @@ Each template starts `WITH RECURSIVE {prelude}` and reads the edges from `{edges
 id); or, for the Feb-2026 generation, a CTE `e` that synthesizes parent_id once.
 Only the walk from the roots is recursive. It joins the table on (parent_id, conversation_id): one hash of the
 table, built once and probed by every level; every other pass is over the walk's rows or over the few messages
-it does not reach.
+it does not reach. FAULTS walks only the conversations that one join of every message to its parent leaves in doubt.
 """
 
 from __future__ import annotations
@@ -87,25 +87,38 @@ FROM msgs m LEFT JOIN rooted r USING (conversation_id) LEFT JOIN unrooted u USIN
 """
 )
 
-#: Every faulty message is unrooted, so only `cand` is looked at: a parent missing or in another conversation
-#: makes a head; among the rest (`tree`, whose parents are tree edges), a walk up from each message stops at a
+#: One pass over the edges (a hash join of every message to its parent, parallel where PostgreSQL can) finds the
+#: heads (`odd` with a fault: a parent missing or in another conversation) and the conversations that could hold a
+#: cycle: following parents around a cycle cannot always go back in (created_at, id) order, so every cycle has a
+#: tree edge whose parent is not older than its child. Only those conversations (`sub`) are walked from their
+#: roots; among the messages the walk misses (`tree`, heads excepted), a walk up from each message stops at a
 #: message of smaller rank (a hash of the id, so that no numbering of ids makes walks long), so only the
 #: smallest-ranked message of a cycle comes back to itself; expected walks are short, and CYCLE stops any that
 #: would go round forever.
-FAULTS = (
-    "WITH RECURSIVE {prelude}"
-    + _WALK
-    + _UNROOTED.replace("{total}", "(SELECT count(*) FROM {edges})")
-    + """,
-heads AS MATERIALIZED (
+FAULTS = """WITH RECURSIVE {prelude}
+odd AS MATERIALIZED (
     SELECT c.id, c.conversation_id,
-           CASE WHEN p.id IS NULL THEN 'missing_parent' ELSE 'cross_conversation_parent' END AS fault
-    FROM cand c LEFT JOIN {edges} p ON p.id = c.parent_id
-    WHERE p.id IS NULL OR p.conversation_id <> c.conversation_id
+           CASE WHEN p.id IS NULL THEN 'missing_parent'
+                WHEN p.conversation_id <> c.conversation_id THEN 'cross_conversation_parent' END AS fault
+    FROM {edges} c LEFT JOIN {edges} p ON p.id = c.parent_id
+    WHERE c.parent_id IS NOT NULL
+      AND (p.id IS NULL OR p.conversation_id <> c.conversation_id
+           OR ((p.created_at, p.id) < (c.created_at, c.id)) IS NOT TRUE)
+),
+sub AS MATERIALIZED (
+    SELECT id, conversation_id, parent_id FROM {edges}
+    WHERE conversation_id IN (SELECT conversation_id FROM odd WHERE fault IS NULL)
+),
+walk(id, conversation_id) AS (
+    SELECT id, conversation_id FROM sub WHERE parent_id IS NULL
+  UNION ALL
+    SELECT c.id, c.conversation_id FROM walk w JOIN sub c ON c.parent_id = w.id AND c.conversation_id = w.conversation_id
 ),
 tree AS MATERIALIZED (
     SELECT id, parent_id, conversation_id, (hashtextextended(id::text, 0), id) AS rk
-    FROM cand c WHERE NOT EXISTS (SELECT 1 FROM heads h WHERE h.id = c.id)
+    FROM sub s
+    WHERE NOT EXISTS (SELECT 1 FROM walk w WHERE w.id = s.id)
+      AND NOT EXISTS (SELECT 1 FROM odd h WHERE h.id = s.id AND h.fault IS NOT NULL)
 ),
 up(start, srk, cur) AS (
     SELECT id, rk, parent_id FROM tree
@@ -117,11 +130,10 @@ ring(id) AS (
   UNION
     SELECT c.parent_id FROM ring r JOIN tree c ON c.id = r.id
 )
-SELECT id::text AS message_id, conversation_id::text AS conversation_id, fault FROM heads
+SELECT id::text AS message_id, conversation_id::text AS conversation_id, fault FROM odd WHERE fault IS NOT NULL
 UNION ALL
 SELECT c.id::text, c.conversation_id::text, 'cycle' FROM tree c WHERE c.id IN (SELECT id FROM ring)
 """
-)
 
 DEPTHS = (
     "WITH RECURSIVE {prelude}"
@@ -163,5 +175,5 @@ def fill(template: str, edges: str) -> str:
     """`template` reading its edges from `edges`: the table `chat_messages`, or a subquery read once into CTE `e`."""
     if edges == "chat_messages":
         return template.replace("{prelude}", "").replace("{edges}", edges)
-    prelude = f"e AS MATERIALIZED (SELECT id, conversation_id, parent_id FROM {edges} AS s),"
+    prelude = f"e AS MATERIALIZED (SELECT id, conversation_id, parent_id, created_at FROM {edges} AS s),"
     return template.replace("{prelude}", prelude).replace("{edges}", "e")

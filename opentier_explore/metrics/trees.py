@@ -42,9 +42,10 @@ FAULTS = ("cross_conversation_parent", "missing_parent", "cycle")
 TREE_COLUMNS = ("n_messages", "n_roots", "max_depth", "n_leaves", "n_branch_points", "max_children")
 
 
-def _walk_in_sql(engine, template: str, metric: str) -> pd.DataFrame:
-    """The statement `template` (_trees_sql) over the database's edges, its hash of them sized to stay in memory."""
-    sql = _trees_sql.fill(template, _edges.edges_sql(engine, metric))
+def _walk_in_sql(engine, template: str, metric: str, extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The statement `template` (_trees_sql) over the database's edges (and `extra` columns), its hash of them
+    sized to stay in memory."""
+    sql = _trees_sql.fill(template, _edges.edges_sql(engine, metric, extra))
     sizes = _source.query(engine, _trees_sql.WALK_SIZES_SQL)
     return _source.query(engine, sql, settings=_trees_sql.walk_settings(*sizes.iloc[0]))
 
@@ -62,7 +63,7 @@ def conversation_trees(src: _source.Source) -> pd.DataFrame:
 def tree_faults(src: _source.Source) -> pd.DataFrame:
     """One row per faulty message: message_id, conversation_id, fault (cross_conversation_parent, missing_parent or cycle)."""
     if _source.is_engine(src):
-        return _faults_frame(_walk_in_sql(src, _trees_sql.FAULTS, "tree_faults"))
+        return _faults_frame(_walk_in_sql(src, _trees_sql.FAULTS, "tree_faults", ("created_at",)))
     walk = _Walk(_edges.edges_frame(src, "tree_faults"))
     return walk.faults()
 
