@@ -75,7 +75,7 @@ def _vacuum(conn: psycopg.Connection, where: str) -> None:
     except psycopg.Error as exc:
         raise SeedError(
             f"The database at {where} was seeded (committed), but the VACUUM after it failed "
-            f"({db.driver_message(exc)}): run VACUUM on it for fast first queries, or seed again with --truncate."
+            f"({db.driver_message(exc)}): run VACUUM (ANALYZE) on it for fast first queries, or seed again with --truncate."
         ) from None
 
 
