@@ -41,7 +41,7 @@ def _recorded(conn: psycopg.Connection) -> tuple[str, int, dict[str, int]] | Non
 
 
 def check_target(conn: psycopg.Connection, where: str, truncate: bool) -> None:
-    """Refuse a database holding rows the kit did not seed; with truncate, empty one it did seed."""
+    """Refuse a database holding rows the kit did not seed; with truncate, let one it did seed be replaced."""
     counts = _counts(conn)
     recorded = _recorded(conn)
     holding = {t: n for t, n in counts.items() if n}
@@ -72,8 +72,7 @@ def check_target(conn: psycopg.Connection, where: str, truncate: bool) -> None:
             f"The database at {where} was seeded by the kit but its {t} table changed since "
             f"({rec_counts.get(t, 0)} rows seeded, {counts[t]} now), so --truncate refuses to delete rows the kit did not write."
         )
-    conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in TABLES))
-    conn.execute(f"DELETE FROM {LEDGER}")
+    conn.execute(f"DELETE FROM {LEDGER}")  # the tables themselves are emptied by the seeding's TRUNCATE (writer)
 
 
 def profile_digest(prof: Profile) -> str:

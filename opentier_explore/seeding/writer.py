@@ -98,7 +98,8 @@ def _load(conn: psycopg.Connection, prof: profile_mod.Profile, seed: int, progre
     conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
     items = rebuild.rebuildable(conn, TABLES)
     rebuild.drop(conn, items)
-    conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in TABLES))  # empty already: it lets each COPY FREEZE
+    # Empty, or seeded by the kit and checked (--truncate): truncated here, which also lets each COPY FREEZE.
+    conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in TABLES))
     # ANALYZE too: the first queries on a freshly seeded database would otherwise plan without statistics.
     then = {t: [i.create_sql() for i in items if i.table == t and i.kind != "fk"] + [f'ANALYZE "{t}"'] for t in TABLES}
     gen = source.Source(prof, seed, conn.info.encoding)
