@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -179,80 +180,114 @@ def write_section(text: str) -> None:
     RESULTS.write_text(new.rstrip() + "\n")
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--profiles", nargs="+", default=["tiny", "demo"])
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--sample", type=int, default=2000, help="rows per table for the row-by-row and Faker baselines")
-    ap.add_argument("--no-write", action="store_true", help="print the section instead of writing RESULTS.md")
-    args = ap.parse_args()
+@dataclass
+class Measured:
+    """One profile's timings: the seeder, its COPY floors, the row-by-row and Faker baselines (seconds)."""
 
-    load_before = loadavg()
-    srv = Server()
-    rows_out: list[str] = []
-    detail: list[str] = []
-    verdict: list[str] = []
-    try:
-        for prof in args.profiles:
-            repeat = args.repeat if prof != "large" else 1
-            url = srv.fresh(f"b_{prof}_cli")
-            env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-            t = time.perf_counter()
-            subprocess.run(
-                [sys.executable, "-m", "opentier_explore", "seed", "--profile", prof, "--database-url", url],
-                check=True,
-                capture_output=True,
-                env=env,
-                cwd=ROOT,
+    profile: str
+    counts: dict[str, int]
+    cli_s: float
+    seed_s: list[float]
+    indexed_s: list[float]
+    rebuilt_s: list[float]
+    per_row: dict[str, float]
+    extrapolated: float
+    faker_s: float
+    sample: int | None
+
+    def row(self) -> str:
+        """The profile's line of the results table."""
+        s, ix, rb = (statistics.median(x) for x in (self.seed_s, self.indexed_s, self.rebuilt_s))
+        ex, fk = self.extrapolated, self.faker_s
+        return (
+            f"| {self.profile} | {sum(self.counts.values()):,} | {self.counts['chat_messages']:,} | {s:.2f} | "
+            f"{self.cli_s:.2f} | {ix:.2f} | {rb:.2f} | {ex:.0f} | {fk:.0f} | {s / ix:.2f}× | {s / rb:.2f}× | "
+            f"{ex / s:.1f}× | {fk / s:.1f}× |"
+        )
+
+    def detail(self) -> str:
+        """Every run's time and the row-by-row costs per row, as one bullet."""
+        runs = ", ".join
+        how = "every row" if self.sample is None else f"sample {self.sample} rows/table"
+        return (
+            f"- `{self.profile}`: seed runs {runs(f'{x:.2f}' for x in self.seed_s)} s; COPY into indexed tables "
+            f"{runs(f'{x:.2f}' for x in self.indexed_s)} s; COPY + rebuild {runs(f'{x:.2f}' for x in self.rebuilt_s)} s; "
+            f"row-by-row {how}: "
+            + ", ".join(
+                f"{t} {1e6 * self.per_row[t]:.0f} µs/row" for t in ("users", "chat_messages", "document_chunks")
             )
-            cli_s = time.perf_counter() - t
-            with psycopg.connect(url) as conn:
-                counts = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLES}
-            data = dump(url)
-            seed_s, indexed_s, rebuilt_s = [], [], []
-            for i in range(repeat):  # interleaved rounds, each run on a fresh database after a checkpoint
-                seed_s.append(
-                    timed(seeding.run, srv.fresh(f"b_{prof}_{i}", settle=True), profile=prof, seed=42, progress=False)
-                )
-                indexed_s.append(timed(load_dump, srv.fresh(f"b_{prof}_raw_{i}", settle=True), data, rebuild=False))
-                rebuilt_s.append(timed(load_dump, srv.fresh(f"b_{prof}_rb_{i}", settle=True), data, rebuild=True))
-            del data
-            full = prof != "large"  # every row, foreign keys checked; `large` on a sample, extrapolated
-            baseline = row_by_row(srv.fresh(f"b_{prof}_rbr", settle=True), url, None if full else args.sample)
-            fk = faker_script(srv.fresh(f"b_{prof}_faker"), args.sample)
-            per_row = {t: s / n for t, (n, s) in baseline.items() if n}
-            # tables the Faker script leaves out are counted at the sampled rows' row-by-row cost
-            fk_per_row = {t: fk[t][1] / fk[t][0] if t in fk else per_row.get(t, 0.0) for t in TABLES}
-            fk_s = sum(fk_per_row[t] * counts[t] for t in TABLES)
-            extrapolated = sum(per_row.get(t, 0.0) * counts[t] for t in TABLES)
-            s, ix, rb = statistics.median(seed_s), statistics.median(indexed_s), statistics.median(rebuilt_s)
-            total = sum(counts.values())
-            rows_out.append(
-                f"| {prof} | {total:,} | {counts['chat_messages']:,} | {s:.2f} | {cli_s:.2f} | {ix:.2f} | {rb:.2f} | "
-                f"{extrapolated:.0f} | {fk_s:.0f} | {s / ix:.2f}× | {s / rb:.2f}× | {extrapolated / s:.1f}× | {fk_s / s:.1f}× |"
-            )
-            detail.append(
-                f"- `{prof}`: seed runs {', '.join(f'{x:.2f}' for x in seed_s)} s; COPY into indexed tables "
-                f"{', '.join(f'{x:.2f}' for x in indexed_s)} s; COPY + rebuild {', '.join(f'{x:.2f}' for x in rebuilt_s)} s; "
-                f"row-by-row {'every row' if full else f'sample {args.sample} rows/table'}: "
-                + ", ".join(f"{t} {1e6 * per_row[t]:.0f} µs/row" for t in ("users", "chat_messages", "document_chunks"))
-            )
-            if prof == "demo":
-                verdict.append(
-                    f"**Verdict (`demo`)**: {s:.1f} s (target < 10 s; {cli_s:.1f} s through the CLI), {s / ix:.2f}× the COPY of "
-                    f"its rows into the indexed tables (target ≤ 2×), {extrapolated / s:.1f}× faster than row-by-row "
-                    f"(target ≥ 5×)."
-                )
-            print(rows_out[-1], flush=True)
-    finally:
-        srv.stop()
-    load_after = loadavg()
+        )
+
+    def verdict(self) -> str:
+        """The sentence on issue 3's targets (written for `demo`)."""
+        s, ix = statistics.median(self.seed_s), statistics.median(self.indexed_s)
+        return (
+            f"**Verdict (`{self.profile}`)**: {s:.1f} s (target < 10 s; {self.cli_s:.1f} s through the CLI), {s / ix:.2f}× the COPY of "
+            f"its rows into the indexed tables (target ≤ 2×), {self.extrapolated / s:.1f}× faster than row-by-row "
+            f"(target ≥ 5×)."
+        )
+
+
+def cli_seed(url: str, prof: str) -> float:
+    """Seconds of `opentier-explore seed --profile prof` as a subprocess on `url`."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    t = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "opentier_explore", "seed", "--profile", prof, "--database-url", url],
+        check=True,
+        capture_output=True,
+        env=env,
+        cwd=ROOT,
+    )
+    return time.perf_counter() - t
+
+
+def measure(srv: Server, prof: str, repeat: int, sample: int) -> Measured:
+    """Time the seeder, the two COPY floors (interleaved rounds), the row-by-row and the Faker scripts on `prof`."""
+    url = srv.fresh(f"b_{prof}_cli")
+    cli_s = cli_seed(url, prof)
+    with psycopg.connect(url) as conn:
+        counts = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in TABLES}
+    data = dump(url)
+    seed_s, indexed_s, rebuilt_s = [], [], []
+    for i in range(repeat):  # interleaved rounds, each run on a fresh database after a checkpoint
+        seed_s.append(
+            timed(seeding.run, srv.fresh(f"b_{prof}_{i}", settle=True), profile=prof, seed=42, progress=False)
+        )
+        indexed_s.append(timed(load_dump, srv.fresh(f"b_{prof}_raw_{i}", settle=True), data, rebuild=False))
+        rebuilt_s.append(timed(load_dump, srv.fresh(f"b_{prof}_rb_{i}", settle=True), data, rebuild=True))
+    del data
+    full = prof != "large"  # every row, foreign keys checked; `large` on a sample, extrapolated
+    baseline = row_by_row(srv.fresh(f"b_{prof}_rbr", settle=True), url, None if full else sample)
+    fk = faker_script(srv.fresh(f"b_{prof}_faker"), sample)
+    per_row = {t: s / n for t, (n, s) in baseline.items() if n}
+    # tables the Faker script leaves out are counted at the sampled rows' row-by-row cost
+    fk_per_row = {t: fk[t][1] / fk[t][0] if t in fk else per_row.get(t, 0.0) for t in TABLES}
+    return Measured(
+        profile=prof,
+        counts=counts,
+        cli_s=cli_s,
+        seed_s=seed_s,
+        indexed_s=indexed_s,
+        rebuilt_s=rebuilt_s,
+        per_row=per_row,
+        extrapolated=sum(per_row.get(t, 0.0) * counts[t] for t in TABLES),
+        faker_s=sum(fk_per_row[t] * counts[t] for t in TABLES),
+        sample=None if full else sample,
+    )
+
+
+def render(measured: list[Measured], repeat: int, load_before: str, load_after: str) -> str:
+    """The `## Seeding` section of RESULTS.md from the profiles' measurements."""
+    rows_out = [m.row() for m in measured]
+    detail = [m.detail() for m in measured]
+    verdict = [m.verdict() for m in measured if m.profile == "demo"]
     m = machine()
     free = "\n".join("    " + line for line in m["free"].splitlines())
-    section = f"""## Seeding
+    return f"""## Seeding
 
 Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by `bench/seeding.py` (seed 42, embedded PostgreSQL 18,
-median of {args.repeat} interleaved rounds of seed, COPY indexed, COPY + rebuild, each on a fresh database after a
+median of {repeat} interleaved rounds of seed, COPY indexed, COPY + rebuild, each on a fresh database after a
 CHECKPOINT; `large` once). Machine: {m["nproc"]} CPUs (`nproc`), {m["cpu"]}, Python {m["python"]};
 load average {load_before} before and {load_after} after (the 2 cores run both the benchmark and
 the server, so absolute times vary by about ±15 % between runs; compare the ratios).
@@ -294,6 +329,26 @@ the server, so absolute times vary by about ±15 % between runs; compare the rat
 
 {chr(10).join(detail)}
 """
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--profiles", nargs="+", default=["tiny", "demo"])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--sample", type=int, default=2000, help="rows per table for the row-by-row and Faker baselines")
+    ap.add_argument("--no-write", action="store_true", help="print the section instead of writing RESULTS.md")
+    args = ap.parse_args()
+
+    load_before = loadavg()
+    srv = Server()
+    measured: list[Measured] = []
+    try:
+        for prof in args.profiles:
+            measured.append(measure(srv, prof, args.repeat if prof != "large" else 1, args.sample))
+            print(measured[-1].row(), flush=True)
+    finally:
+        srv.stop()
+    section = render(measured, args.repeat, load_before, loadavg())
     if args.no_write:
         print(section)
     else:
