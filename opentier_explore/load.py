@@ -13,7 +13,8 @@ dtypes under pandas 3, by PostgreSQL type:
   → `str` (pandas 3's Arrow-backed string dtype; NaN for NULL);
 - enums → `category` whose categories are the enum's labels in declaration order (unordered; `str` labels);
 - JSON/JSONB → `object` holding dicts/lists/scalars parsed by orjson (a JSON `null` and SQL NULL both
-  load as None), or with ``json="arrow"`` Arrow's JSON type (`extension<arrow.json>[pyarrow]`: the texts,
+  load as None; equal strings in objects, or in objects in arrays, are one shared str: `convert.SharedStrings`,
+  which halves the peak of `large` chat_messages, whose cited chunk texts repeat), or with ``json="arrow"`` Arrow's JSON type (`extension<arrow.json>[pyarrow]`: the texts,
   unparsed, in Arrow memory), or with ``json="nested"`` Arrow nested types (`pd.ArrowDtype`): objects →
   struct, arrays → list, integers → int64 (float64 where fractions share the place), true/false → bool,
   strings → dictionary<int32, string> (one dictionary per place, across batches; plain string where mostly
@@ -248,6 +249,7 @@ def _stream(reader, cols: list[reflect.Column], json: str = "objects", as_arrow:
     copied = _copied_columns(cols, json, as_arrow)
     thread = threading.Thread(target=_produce, args=(reader, batches, stop, copied), name="opentier-load", daemon=True)
     parts: list = [nested.NestedColumn(c.type_name) if _nests(c, json) else [] for c in cols]
+    shares = [convert.SharedStrings() if c.kind == "json" and json == "objects" else None for c in cols]
     was_enabled = gc.isenabled()
     gc.disable()  # millions of new dicts/lists would trigger collections over and over
     thread.start()
@@ -260,7 +262,9 @@ def _stream(reader, cols: list[reflect.Column], json: str = "objects", as_arrow:
                     parts[i].add(item[i])
                     continue
                 try:
-                    parts[i].append(item[i] if as_arrow else convert.column(pa.chunked_array([item[i]]), col, json))
+                    parts[i].append(
+                        item[i] if as_arrow else convert.column(pa.chunked_array([item[i]]), col, json, shares[i])
+                    )
                 except (ValueError, OverflowError) as exc:  # pa.ArrowInvalid is a ValueError
                     raise pa.ArrowInvalid(_unconvertible(col, exc)) from None
             del item

@@ -308,3 +308,12 @@ def test_load_leaves_the_collector_as_it_found_it(engine):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_cited_texts_load_as_one_shared_string_each(tiny_url, engine):
+    df = load("chat_messages", engine=engine, columns=["id", "sources"], where="jsonb_array_length(sources) > 0")
+    with psycopg.connect(tiny_url) as conn:
+        texts = dict(conn.execute("SELECT id::text, sources::text FROM chat_messages").fetchall())
+    assert len(df) > 100 and [json.loads(texts[i]) for i in df["id"]] == df["sources"].tolist()
+    contents = [item["content"] for sources in df["sources"] for item in sources]
+    assert len({id(c) for c in contents}) == len(set(contents)) < len(contents)
