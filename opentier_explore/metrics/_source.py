@@ -4,8 +4,10 @@ read-only query (and one_row for a statement returning several parts), and the o
 
 from __future__ import annotations
 
+import contextvars
 import datetime
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -68,6 +70,18 @@ def query(
 ) -> pd.DataFrame:
     """The result of `sql` as a DataFrame, in a read-only transaction (with `settings` SET LOCAL for it alone)."""
     return db.read_frame(engine, sql, params, settings)
+
+
+def query_all(engine, statements: Sequence[str], settings: Mapping[str, str] | None = None) -> list[pd.DataFrame]:
+    """The results of `statements`, run at once on as many connections (in a Snapshot, all see its one moment)."""
+    if len(statements) <= 1:
+        return [query(engine, sql, settings=settings) for sql in statements]
+    with ThreadPoolExecutor(len(statements)) as pool:  # the driver waits for the server without the GIL
+        # each in a copy of the caller's context: the snapshot machinery knows it runs inside a kit call
+        futures = [
+            pool.submit(contextvars.copy_context().run, query, engine, sql, None, settings) for sql in statements
+        ]
+        return [f.result() for f in futures]
 
 
 def one_row(

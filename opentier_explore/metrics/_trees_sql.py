@@ -6,6 +6,8 @@ id); or, for the Feb-2026 generation, a CTE `e` that synthesizes parent_id once.
 Only the walk from the roots is recursive. It joins the table on (parent_id, conversation_id): one hash of the
 table, built once and probed by every level; every other pass is over the walk's rows or over the few messages
 it does not reach. FAULTS walks only the conversations that one join of every message to its parent leaves in doubt.
+A recursive walk runs in one server process; conversation_trees runs TREES over `part`s of the conversations on
+several connections at once (each part read once into `e`: a hash of half the edges for each walk).
 """
 
 from __future__ import annotations
@@ -171,9 +173,31 @@ def _bytes(setting: str) -> int:
     raise ValueError(f"config.TREE_WORK_MEM must end in kB, MB or GB, not {setting!r}")
 
 
-def fill(template: str, edges: str) -> str:
-    """`template` reading its edges from `edges`: the table `chat_messages`, or a subquery read once into CTE `e`."""
+def part(edges: str, i: int, parts: int) -> str:
+    """The edges (id, conversation_id, parent_id) of part `i` of `parts` of the conversations, by a hash of
+    conversation_id, as a subquery for fill(); `edges` itself when there is one part.
+
+    Every figure of TREES depends only on its conversation's messages, so the parts' results together are the
+    whole one; a filter on the partition column of the Feb-2026 generation's window is pushed below the window.
+    """
+    if parts == 1:
+        return edges
+    where = (
+        f"mod(uuid_hash(conversation_id) & 2147483647, {int(parts)}) = {int(i)}"  # mod(): no % for drivers to misread
+    )
+    return f"(SELECT {', '.join(TREE_EDGES)} FROM {edges} AS p WHERE {where})"
+
+
+#: the columns of the edges that TREES reads (a narrower CTE `e` is a smaller hash for the walk)
+TREE_EDGES = ("id", "conversation_id", "parent_id")
+
+
+def fill(
+    template: str, edges: str, columns: tuple[str, ...] = ("id", "conversation_id", "parent_id", "created_at")
+) -> str:
+    """`template` reading its edges from `edges`: the table `chat_messages`, or a subquery whose `columns` are read
+    once into CTE `e`."""
     if edges == "chat_messages":
         return template.replace("{prelude}", "").replace("{edges}", edges)
-    prelude = f"e AS MATERIALIZED (SELECT id, conversation_id, parent_id, created_at FROM {edges} AS s),"
+    prelude = f"e AS MATERIALIZED (SELECT {', '.join(columns)} FROM {edges} AS s),"
     return template.replace("{prelude}", prelude).replace("{edges}", "e")

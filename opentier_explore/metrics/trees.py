@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 
+from .. import config
 from ..snapshots import consistent
 from . import _edges, _keys, _source, _trees_sql
 from ._metric import Metric
@@ -50,11 +51,24 @@ def _walk_in_sql(engine, template: str, metric: str, extra: tuple[str, ...] = ()
     return _source.query(engine, sql, settings=_trees_sql.walk_settings(*sizes.iloc[0]))
 
 
+def _trees_in_sql(engine) -> pd.DataFrame:
+    """TREES in config.TREE_WALK_PARTS parts of the conversations at once, each on a connection of its own: a
+    recursive walk runs in one server process, so this is how it uses more than one core."""
+    edges = _edges.edges_sql(engine, "conversation_trees")
+    rows, multiplier = _source.query(engine, _trees_sql.WALK_SIZES_SQL).iloc[0]
+    parts = config.TREE_WALK_PARTS
+    statements = [
+        _trees_sql.fill(_trees_sql.TREES, _trees_sql.part(edges, i, parts), _trees_sql.TREE_EDGES) for i in range(parts)
+    ]
+    settings = _trees_sql.walk_settings(rows / parts, multiplier)
+    return pd.concat(_source.query_all(engine, statements, settings), ignore_index=True)
+
+
 @consistent("src")
 def conversation_trees(src: _source.Source) -> pd.DataFrame:
     """Per conversation: n_messages, n_roots, max_depth, n_leaves, n_branch_points, max_children (module docstring)."""
     if _source.is_engine(src):
-        return _trees_frame(_walk_in_sql(src, _trees_sql.TREES, "conversation_trees"))
+        return _trees_frame(_trees_in_sql(src))
     walk = _Walk(_edges.edges_frame(src, "conversation_trees"))
     return walk.trees()
 

@@ -51,6 +51,35 @@ def test_loaded_frames_give_the_same_answers(engines, key):
     CASES[key].check(load_all(engine=engines[key]))
 
 
+#: conversation_trees' Engine path walks config.TREE_WALK_PARTS parts of the conversations at once
+PARTS = (1, 2, 3, 5)
+
+
+@pytest.mark.parametrize("parts", PARTS)
+@pytest.mark.parametrize("key", ["trees", "trees_cross"])
+def test_conversation_trees_walked_in_parts_gives_the_hand_computed_answers(engines, key, parts, monkeypatch):
+    from opentier_explore import config
+
+    monkeypatch.setattr(config, "TREE_WALK_PARTS", parts)
+    CASES[key].check(engines[key])
+
+
+def test_the_parts_separate_a_cross_conversation_parent_from_its_child(engines):
+    """At least one part count puts C9 and C10 (parents and children across them) in different parts."""
+    from opentier_explore.db import engine_url
+    from opentier_explore.metrics._trees_sql import part
+
+    def part_of(conn, n: int) -> dict[str, int]:
+        sql = "SELECT DISTINCT conversation_id::text FROM {} AS q"
+        found = [(c, i) for i in range(n) for (c,) in conn.execute(sql.format(part("chat_messages", i, n))).fetchall()]
+        assert len(found) == len(dict(found)) == 2, "every conversation lands in exactly one part"
+        return dict(found)
+
+    with psycopg.connect(engine_url(engines["trees_cross"])) as conn:
+        placed = {n: part_of(conn, n) for n in PARTS}
+    assert any(p[mc.conv(9)] != p[mc.conv(10)] for p in placed.values())
+
+
 def test_every_registered_metric_has_hand_worked_answers():
     named = {name for case in mc.CASES for name in case.metrics}
     assert named == set(metrics.registry.BY_NAME), "a case names an unregistered metric, or a metric has no case"
