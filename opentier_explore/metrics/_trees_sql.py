@@ -173,11 +173,11 @@ def _bytes(setting: str) -> int:
     raise ValueError(f"config.TREE_WORK_MEM must end in kB, MB or GB, not {setting!r}")
 
 
-def part(edges: str, i: int, parts: int) -> str:
-    """The edges (id, conversation_id, parent_id) of part `i` of `parts` of the conversations, by a hash of
-    conversation_id, as a subquery for fill(); `edges` itself when there is one part.
+def part(edges: str, i: int, parts: int, columns: tuple[str, ...] = ("id", "conversation_id", "parent_id")) -> str:
+    """The `columns` of the edges of part `i` of `parts` of the conversations, by a hash of conversation_id, as a
+    subquery for fill(); `edges` itself when there is one part.
 
-    Every figure of TREES depends only on its conversation's messages, so the parts' results together are the
+    Every figure of the walks depends only on its conversation's messages, so the parts' results together are the
     whole one; a filter on the partition column of the Feb-2026 generation's window is pushed below the window.
     """
     if parts == 1:
@@ -185,16 +185,10 @@ def part(edges: str, i: int, parts: int) -> str:
     where = (
         f"mod(uuid_hash(conversation_id) & 2147483647, {int(parts)}) = {int(i)}"  # mod(): no % for drivers to misread
     )
-    return f"(SELECT {', '.join(TREE_EDGES)} FROM {edges} AS p WHERE {where})"
+    return f"(SELECT {', '.join(columns)} FROM {edges} AS p WHERE {where})"
 
 
-#: the columns of the edges that TREES reads (a narrower CTE `e` is a smaller hash for the walk)
-TREE_EDGES = ("id", "conversation_id", "parent_id")
-
-
-def fill(
-    template: str, edges: str, columns: tuple[str, ...] = ("id", "conversation_id", "parent_id", "created_at")
-) -> str:
+def fill(template: str, edges: str, columns: tuple[str, ...] = ("id", "conversation_id", "parent_id")) -> str:
     """`template` reading its edges from `edges`: the table `chat_messages`, or a subquery whose `columns` are read
     once into CTE `e`."""
     if edges == "chat_messages":

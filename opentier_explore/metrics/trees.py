@@ -43,23 +43,16 @@ FAULTS = ("cross_conversation_parent", "missing_parent", "cycle")
 TREE_COLUMNS = ("n_messages", "n_roots", "max_depth", "n_leaves", "n_branch_points", "max_children")
 
 
-def _walk_in_sql(engine, template: str, metric: str, extra: tuple[str, ...] = ()) -> pd.DataFrame:
-    """The statement `template` (_trees_sql) over the database's edges (and `extra` columns), its hash of them
-    sized to stay in memory."""
-    sql = _trees_sql.fill(template, _edges.edges_sql(engine, metric, extra))
-    sizes = _source.query(engine, _trees_sql.WALK_SIZES_SQL)
-    return _source.query(engine, sql, settings=_trees_sql.walk_settings(*sizes.iloc[0]))
+def _walk_in_sql(engine, template: str, metric: str, extra: tuple[str, ...] = (), parts: int = 1) -> pd.DataFrame:
+    """The statement `template` (_trees_sql) over the database's edges (and `extra` columns), in `parts` parts of the
+    conversations at once, each on a connection of its own, its hash of them sized to stay in memory.
 
-
-def _trees_in_sql(engine) -> pd.DataFrame:
-    """TREES in config.TREE_WALK_PARTS parts of the conversations at once, each on a connection of its own: a
-    recursive walk runs in one server process, so this is how it uses more than one core."""
-    edges = _edges.edges_sql(engine, "conversation_trees")
+    A recursive walk runs in one server process: parts are how it uses more than one core.
+    """
+    edges = _edges.edges_sql(engine, metric, extra)
+    columns = ("id", "conversation_id", "parent_id", *extra)
     rows, multiplier = _source.query(engine, _trees_sql.WALK_SIZES_SQL).iloc[0]
-    parts = config.TREE_WALK_PARTS
-    statements = [
-        _trees_sql.fill(_trees_sql.TREES, _trees_sql.part(edges, i, parts), _trees_sql.TREE_EDGES) for i in range(parts)
-    ]
+    statements = [_trees_sql.fill(template, _trees_sql.part(edges, i, parts, columns), columns) for i in range(parts)]
     settings = _trees_sql.walk_settings(rows / parts, multiplier)
     return pd.concat(_source.query_all(engine, statements, settings), ignore_index=True)
 
@@ -68,7 +61,7 @@ def _trees_in_sql(engine) -> pd.DataFrame:
 def conversation_trees(src: _source.Source) -> pd.DataFrame:
     """Per conversation: n_messages, n_roots, max_depth, n_leaves, n_branch_points, max_children (module docstring)."""
     if _source.is_engine(src):
-        return _trees_frame(_trees_in_sql(src))
+        return _trees_frame(_walk_in_sql(src, _trees_sql.TREES, "conversation_trees", parts=config.TREE_WALK_PARTS))
     walk = _Walk(_edges.edges_frame(src, "conversation_trees"))
     return walk.trees()
 
