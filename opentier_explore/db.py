@@ -16,6 +16,7 @@ from .errors import ConfigError, ConnectionFailed, OpentierError
 if TYPE_CHECKING:
     import pandas as pd
     import psycopg
+    import pyarrow as pa
     import sqlalchemy
 
 _SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2", "postgresql+asyncpg")
@@ -266,6 +267,52 @@ def read_frame(
 
     columns, rows = read_rows(engine, sql, params, settings)
     return pd.DataFrame.from_records(rows, columns=columns)
+
+
+def read_arrow(
+    engine: sqlalchemy.Engine,
+    sql: str,
+    types: Mapping[str, pa.DataType],
+    settings: Mapping[str, str] | None = None,
+) -> pa.Table:
+    """The result of `sql` (no parameters; its columns `types`, in order) as an Arrow table, in a read-only
+    transaction (`reading`): one COPY of it as CSV, parsed by Arrow, several times faster than rows for big results."""
+    import psycopg
+    import pyarrow as pa
+    import pyarrow.csv as csv
+
+    copy_sql = f"COPY ({sql}) TO STDOUT (FORMAT csv)"
+    with reading(engine, settings) as conn:
+        driver = conn.connection.driver_connection
+        if not isinstance(driver, psycopg.Connection):
+            raise ConfigError(
+                f"This needs an Engine on the psycopg driver, not {type(driver).__module__}: make it with connect(url)."
+            )
+        data = bytearray()
+        try:
+            with driver.cursor() as cur, cur.copy(copy_sql) as copy:
+                for block in copy:
+                    data += block
+        except psycopg.Error as exc:  # as SQLAlchemy would raise it, so that the snapshot's retry knows it
+            import sqlalchemy
+
+            lost = driver.broken or driver.closed
+            if lost:
+                conn.invalidate()
+            raise sqlalchemy.exc.DBAPIError.instance(
+                copy_sql, None, exc, psycopg.Error, connection_invalidated=lost
+            ) from exc
+    if not data:  # no rows: Arrow's reader takes an empty input for an error
+        return pa.table({name: pa.array([], typ) for name, typ in types.items()})
+    return csv.read_csv(
+        pa.py_buffer(data),
+        read_options=csv.ReadOptions(column_names=list(types)),
+        parse_options=csv.ParseOptions(newlines_in_values=True),
+        # CSV writes NULL unquoted and the empty string as "": only the former is null
+        convert_options=csv.ConvertOptions(
+            column_types=dict(types), null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False
+        ),
+    )
 
 
 # --- the catalog's tables ---------------------------------------------------------------------------------------

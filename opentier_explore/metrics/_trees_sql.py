@@ -137,6 +137,13 @@ UNION ALL
 SELECT c.id::text, c.conversation_id::text, 'cycle' FROM tree c WHERE c.id IN (SELECT id FROM ring)
 """
 
+#: each statement's result columns and their Arrow types, for reading it as one COPY (db.read_arrow)
+TREES_TYPES = {"conversation_id": "string"} | dict.fromkeys(
+    ("n_messages", "n_roots", "max_depth", "n_leaves", "n_branch_points", "max_children"), "int64"
+)
+FAULTS_TYPES = dict.fromkeys(("message_id", "conversation_id", "fault"), "string")
+DEPTHS_TYPES = {"id": "string", "depth": "int64"}
+
 DEPTHS = (
     "WITH RECURSIVE {prelude}"
     + _WALK

@@ -43,9 +43,12 @@ FAULTS = ("cross_conversation_parent", "missing_parent", "cycle")
 TREE_COLUMNS = ("n_messages", "n_roots", "max_depth", "n_leaves", "n_branch_points", "max_children")
 
 
-def _walk_in_sql(engine, template: str, metric: str, extra: tuple[str, ...] = (), parts: int = 1) -> pd.DataFrame:
-    """The statement `template` (_trees_sql) over the database's edges (and `extra` columns), in `parts` parts of the
-    conversations at once, each on a connection of its own, its hash of them sized to stay in memory.
+def _walk_in_sql(
+    engine, template: str, types: Mapping[str, str], metric: str, extra: tuple[str, ...] = (), parts: int = 1
+) -> pd.DataFrame:
+    """The statement `template` (_trees_sql; its result's column `types`) over the database's edges (and `extra`
+    columns), in `parts` parts of the conversations at once, each on a connection of its own, its hash of them sized
+    to stay in memory.
 
     A recursive walk runs in one server process: parts are how it uses more than one core.
     """
@@ -54,14 +57,18 @@ def _walk_in_sql(engine, template: str, metric: str, extra: tuple[str, ...] = ()
     rows, multiplier = _source.query(engine, _trees_sql.WALK_SIZES_SQL).iloc[0]
     statements = [_trees_sql.fill(template, _trees_sql.part(edges, i, parts, columns), columns) for i in range(parts)]
     settings = _trees_sql.walk_settings(rows / parts, multiplier)
-    return pd.concat(_source.query_all(engine, statements, settings), ignore_index=True)
+    return pd.concat(_source.query_all(engine, statements, settings, types), ignore_index=True)
 
 
 @consistent("src")
 def conversation_trees(src: _source.Source) -> pd.DataFrame:
     """Per conversation: n_messages, n_roots, max_depth, n_leaves, n_branch_points, max_children (module docstring)."""
     if _source.is_engine(src):
-        return _trees_frame(_walk_in_sql(src, _trees_sql.TREES, "conversation_trees", parts=config.TREE_WALK_PARTS))
+        return _trees_frame(
+            _walk_in_sql(
+                src, _trees_sql.TREES, _trees_sql.TREES_TYPES, "conversation_trees", parts=config.TREE_WALK_PARTS
+            )
+        )
     walk = _Walk(_edges.edges_frame(src, "conversation_trees"))
     return walk.trees()
 
@@ -70,7 +77,9 @@ def conversation_trees(src: _source.Source) -> pd.DataFrame:
 def tree_faults(src: _source.Source) -> pd.DataFrame:
     """One row per faulty message: message_id, conversation_id, fault (cross_conversation_parent, missing_parent or cycle)."""
     if _source.is_engine(src):
-        return _faults_frame(_walk_in_sql(src, _trees_sql.FAULTS, "tree_faults", ("created_at",)))
+        return _faults_frame(
+            _walk_in_sql(src, _trees_sql.FAULTS, _trees_sql.FAULTS_TYPES, "tree_faults", ("created_at",))
+        )
     walk = _Walk(_edges.edges_frame(src, "tree_faults"))
     return walk.faults()
 
@@ -79,7 +88,7 @@ def tree_faults(src: _source.Source) -> pd.DataFrame:
 def message_depths(src: _source.Source) -> pd.Series:
     """Depth of every message that reaches a root (Int64, <NA> otherwise): indexed like chat_messages for frames, by id for an Engine."""
     if _source.is_engine(src):
-        return _depths_series(_walk_in_sql(src, _trees_sql.DEPTHS, "message_depths"))
+        return _depths_series(_walk_in_sql(src, _trees_sql.DEPTHS, _trees_sql.DEPTHS_TYPES, "message_depths"))
     walk = _Walk(_edges.edges_frame(src, "message_depths"))
     depth = pd.array(np.where(walk.rooted, walk.dist + 1, 0), dtype="Int64")
     depth[~walk.rooted] = pd.NA

@@ -65,3 +65,44 @@ def test_a_read_whose_session_ends_before_its_rollback_keeps_its_rows(tiny_url: 
         assert db.read_rows(engine, "SELECT count(*) FROM users")[1] == [(users,)]  # the pool gives a live one
     finally:
         engine.dispose()
+
+
+def test_read_arrow_reads_a_result_as_typed_columns(tiny_url: str) -> None:
+    engine = db.connect(tiny_url, read_only=False)
+    try:
+        sql = (
+            "SELECT * FROM (VALUES ('plain', 1), ('', 2), (NULL, 3), ('a,\"b\"' || chr(10) || 'c', NULL)) AS v(s, n) "
+            "UNION ALL SELECT current_setting('transaction_read_only') || current_setting('work_mem'), 5"
+        )
+        table = db.read_arrow(engine, sql, {"s": "string", "n": "int64"}, {"work_mem": "7MB"})
+        assert [str(t) for t in table.schema.types] == ["string", "int64"]
+        assert table.to_pylist() == [
+            {"s": "plain", "n": 1},
+            {"s": "", "n": 2},  # the empty string stays one, NULL is null
+            {"s": None, "n": 3},
+            {"s": 'a,"b"\nc', "n": None},
+            {"s": "on7MB", "n": 5},  # read-only, with the settings
+        ]
+        empty = db.read_arrow(engine, "SELECT 'x' AS s WHERE false", {"s": "string"})
+        assert empty.num_rows == 0 and str(empty.schema.types[0]) == "string"
+        with snapshot(engine) as snap:
+            moment = db.read_arrow(snap, "SELECT pg_current_snapshot()::text AS s", {"s": "string"})
+            assert (
+                moment.to_pylist()
+                == db.read_arrow(snap, "SELECT pg_current_snapshot()::text", {"s": "string"}).to_pylist()
+            )
+    finally:
+        engine.dispose()
+
+
+def test_read_arrow_reports_a_session_ended_mid_read_as_an_invalidated_connection(tiny_url: str) -> None:
+    # what the snapshot's retry looks for (snapshots.session_ended): the driver's error as SQLAlchemy would raise it
+    engine = db.connect(tiny_url)
+    try:
+        sql = "SELECT pg_terminate_backend(pg_backend_pid())::text AS s FROM generate_series(1, 3)"
+        with pytest.raises(sqlalchemy.exc.DBAPIError) as caught:
+            db.read_arrow(engine, sql, {"s": "string"})
+        assert caught.value.connection_invalidated
+        assert db.read_arrow(engine, "SELECT 'alive' AS s", {"s": "string"}).to_pylist() == [{"s": "alive"}]
+    finally:
+        engine.dispose()
