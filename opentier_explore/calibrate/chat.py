@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import config
 from ..metrics import _trees_sql
 from .entries import Entries
 from .frame import Frame, capped, histogram, row, stat
 from .release import Stat, merge_small
-from .snapshot import Schema
+from .snapshot import Schema, at_once
 
 if TYPE_CHECKING:
     import psycopg
@@ -92,14 +93,15 @@ def measure(conn: psycopg.Connection, schema: Schema, frame: Frame) -> dict[str,
     p = frame.params()
     convs, msgs = _sources(frame)
     cap = frame.cap or 1
-    sizes = conn.execute(_trees_sql.WALK_SIZES_SQL).fetchone()
-    for name, value in _trees_sql.walk_settings(*sizes).items():
-        conn.execute(f"SET LOCAL {name} = '{value}'")
     tree = schema.has("chat_messages", "parent_id")
-    lengths = (_LENGTHS_TREE if tree else _LENGTHS_FLAT).format(msgs=msgs, max_len=MAX_LEN)
-    lengths_hist = histogram(conn, lengths, p, MAX_LEN)
-    conn.execute("RESET work_mem")  # the other queries hash several inputs at once: the server's defaults
-    conn.execute("RESET hash_mem_multiplier")
+    if tree:
+        lengths_hist, branches = _tree_stats(conn, msgs, p)
+    else:
+        for name, value in _trees_sql.walk_settings(*conn.execute(_trees_sql.WALK_SIZES_SQL).fetchone()).items():
+            conn.execute(f"SET LOCAL {name} = '{value}'")
+        lengths_hist = histogram(conn, _LENGTHS_FLAT.format(msgs=msgs, max_len=MAX_LEN), p, MAX_LEN)
+        conn.execute("RESET work_mem")  # the other queries hash several inputs at once: the server's defaults
+        conn.execute("RESET hash_mem_multiplier")
     out = {
         "chat.lengths": stat(lengths_hist, cap),
         "chat.roles": stat(row(conn, _ROLES.format(msgs=msgs), p), 2 * cap),
@@ -107,10 +109,34 @@ def measure(conn: psycopg.Connection, schema: Schema, frame: Frame) -> dict[str,
         "chat.started": stat(histogram(conn, _CONV_TIMES.format(convs=convs, slices=SLICES), p, SLICES), cap),
     }
     if tree:
-        out["chat.branches"] = stat(row(conn, _BRANCHES.format(msgs=msgs), p), 7 * cap)
+        out["chat.branches"] = stat(branches, 7 * cap)
     if schema.has("messages", "conversation_id"):
         out["chat.mirror_rows"] = stat(row(conn, _mirror_rows(frame.cap, convs), p), cap)
     return out
+
+
+def _tree_stats(conn: psycopg.Connection, msgs: str, p: dict) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The lengths histogram, walked in config.TREE_WALK_PARTS parts of the conversations, and the branch counts:
+    all at once, on connections of `conn`'s snapshot (both sum over conversations, so parts add up)."""
+    parts = config.TREE_WALK_PARTS
+    rows, multiplier = conn.execute(_trees_sql.WALK_SIZES_SQL).fetchone()
+    settings = _trees_sql.walk_settings(rows / parts, multiplier)
+    columns = ("id", "parent_id", "conversation_id", "role", "created_at")
+
+    def lengths(i: int):
+        def job(c: psycopg.Connection) -> tuple[float, ...]:
+            for name, value in settings.items():
+                c.execute(f"SET LOCAL {name} = '{value}'")
+            sql = _LENGTHS_TREE.format(msgs=_trees_sql.part(msgs, i, parts, columns), max_len=MAX_LEN)
+            return histogram(c, sql, p, MAX_LEN)
+
+        return job
+
+    def branches(c: psycopg.Connection) -> tuple[float, ...]:  # the server's defaults: it hashes several inputs
+        return row(c, _BRANCHES.format(msgs=msgs), p)
+
+    *hists, counts = at_once(conn, [lengths(i) for i in range(parts)] + [branches])
+    return tuple(float(sum(cells)) for cells in zip(*hists)), counts
 
 
 def _mirror_rows(cap: int | None, convs: str) -> str:

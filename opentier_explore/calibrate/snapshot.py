@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .. import db
 
 if TYPE_CHECKING:
     import psycopg
+
+T = TypeVar("T")
+#: the URL each open snapshot connection was made from, for at_once's further connections (never shown)
+_URLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @contextmanager
@@ -23,10 +29,32 @@ def snapshot(url: str | None = None) -> Iterator[psycopg.Connection]:
     try:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
+        _URLS[conn] = url
         yield conn
     finally:
         conn.rollback()
         conn.close()
+
+
+def at_once(conn: psycopg.Connection, jobs: Sequence[Callable[[psycopg.Connection], T]]) -> list[T]:
+    """What each job returns, the jobs run at once, each on a connection of its own that sees `conn`'s snapshot
+    (one recursive walk runs in one server process: this is how calibration uses more than one core)."""
+    import psycopg
+
+    snapshot_id = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+
+    def run(job: Callable[[psycopg.Connection], T]) -> T:
+        with db.connection(_URLS[conn], read_only=True) as other:
+            other.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            other.read_only = True
+            other.execute(f"SET TRANSACTION SNAPSHOT '{snapshot_id}'")  # takes no parameters; the server named it
+            try:
+                return job(other)
+            finally:
+                other.rollback()
+
+    with ThreadPoolExecutor(len(jobs)) as pool:  # the driver waits for the server without the GIL
+        return list(pool.map(run, jobs))
 
 
 @dataclass(frozen=True)
