@@ -272,7 +272,7 @@ def read_frame(
 def read_arrow(
     engine: sqlalchemy.Engine,
     sql: str,
-    types: Mapping[str, pa.DataType],
+    types: Mapping[str, pa.DataType | str],
     settings: Mapping[str, str] | None = None,
 ) -> pa.Table:
     """The result of `sql` (no parameters; its columns `types`, in order) as an Arrow table, in a read-only
