@@ -86,5 +86,6 @@ TREE_WORK_MEM = "256MB"
 TREE_HASH_BYTES_PER_EDGE = 125
 #: ... and the most memory a walk's hash may take (hash_mem_multiplier is raised up to it, never lowered).
 TREE_HASH_MEM_MAX_MB = 4096
-#: conversation_trees walks this many parts of the conversations at once, on as many connections (one snapshot)
+#: conversation_trees, message_depths and calibration walk this many parts of the conversations at once, on as many
+#: connections (one snapshot)
 TREE_WALK_PARTS = 2

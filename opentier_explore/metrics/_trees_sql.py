@@ -6,8 +6,8 @@ id); or, for the Feb-2026 generation, a CTE `e` that synthesizes parent_id once.
 Only the walk from the roots is recursive. It joins the table on (parent_id, conversation_id): one hash of the
 table, built once and probed by every level; every other pass is over the walk's rows or over the few messages
 it does not reach. FAULTS walks only the conversations that one join of every message to its parent leaves in doubt.
-A recursive walk runs in one server process; conversation_trees runs TREES over `part`s of the conversations on
-several connections at once (each part read once into `e`: a hash of half the edges for each walk).
+A recursive walk runs in one server process; conversation_trees and message_depths run over `part`s of the
+conversations on several connections at once (each part read once into `e`: a hash of half the edges for each walk).
 """
 
 from __future__ import annotations
@@ -144,11 +144,16 @@ TREES_TYPES = {"conversation_id": "string"} | dict.fromkeys(
 FAULTS_TYPES = dict.fromkeys(("message_id", "conversation_id", "fault"), "string")
 DEPTHS_TYPES = {"id": "string", "depth": "int64"}
 
+#: the walk's depths and the messages it misses (depth NULL), in id order: sorted before the ids become text, so
+#: that the sort's rows stay narrow
 DEPTHS = (
     "WITH RECURSIVE {prelude}"
     + _WALK
+    + _UNROOTED.replace("{total}", "(SELECT sum(n_messages) FROM msgs)")
     + """
-SELECT m.id::text AS id, w.depth FROM {edges} m LEFT JOIN walk w ON w.id = m.id ORDER BY m.id
+SELECT s.id::text AS id, s.depth FROM (
+    SELECT id, depth FROM walk UNION ALL SELECT id, NULL FROM cand ORDER BY id OFFSET 0
+) s
 """
 )
 

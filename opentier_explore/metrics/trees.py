@@ -90,7 +90,10 @@ def tree_faults(src: _source.Source) -> pd.DataFrame:
 def message_depths(src: _source.Source) -> pd.Series:
     """Depth of every message that reaches a root (Int64, <NA> otherwise): indexed like chat_messages for frames, by id for an Engine."""
     if _source.is_engine(src):
-        return _depths_series(_walk_in_sql(src, _trees_sql.DEPTHS, _trees_sql.DEPTHS_TYPES, "message_depths"))
+        parts = _walk_in_sql(
+            src, _trees_sql.DEPTHS, _trees_sql.DEPTHS_TYPES, "message_depths", parts=config.TREE_WALK_PARTS
+        )
+        return _depths_series(parts.sort_values("id", ignore_index=True))  # each part is in id order
     walk = _Walk(_edges.edges_frame(src, "message_depths"))
     depth = pd.array(np.where(walk.rooted, walk.dist + 1, 0), dtype="Int64")
     depth[~walk.rooted] = pd.NA

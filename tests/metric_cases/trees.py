@@ -188,6 +188,7 @@ def assert_trees(src) -> None:
     depths = metrics.message_depths(src)
     ids = src["chat_messages"]["id"] if isinstance(src, dict) else depths.index  # frames: rows; Engine: by id
     assert {i: int(d) for i, d in zip(ids, depths) if not pd.isna(d)} == EXPECTED_DEPTHS
+    assert len(depths) == 39 and depths.isna().sum() == 39 - len(EXPECTED_DEPTHS)  # every unrooted message, as <NA>
     summary = metrics.tree_summary(src).to_dict()
     assert abs(summary.pop("p90_depth") - 5.2) < 1e-9  # position 5.4 of the depths → 4 + 0.4 × (7 − 4)
     assert summary == {
