@@ -96,12 +96,8 @@ def measure(conn: psycopg.Connection, schema: Schema, frame: Frame) -> dict[str,
     tree = schema.has("chat_messages", "parent_id")
     if tree:
         lengths_hist, branches = _tree_stats(conn, msgs, p)
-    else:
-        for name, value in _trees_sql.walk_settings(*conn.execute(_trees_sql.WALK_SIZES_SQL).fetchone()).items():
-            conn.execute(f"SET LOCAL {name} = '{value}'")
+    else:  # one GROUP BY, not a walk: the server's defaults
         lengths_hist = histogram(conn, _LENGTHS_FLAT.format(msgs=msgs, max_len=MAX_LEN), p, MAX_LEN)
-        conn.execute("RESET work_mem")  # the other queries hash several inputs at once: the server's defaults
-        conn.execute("RESET hash_mem_multiplier")
     out = {
         "chat.lengths": stat(lengths_hist, cap),
         "chat.roles": stat(row(conn, _ROLES.format(msgs=msgs), p), 2 * cap),
