@@ -24,6 +24,7 @@ from sqlalchemy import event
 from .errors import ConfigError, ConnectionFailed, OpentierError, RecoveryConflict
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 _ID = re.compile(r"^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$")
 _BEGIN = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
@@ -39,6 +40,12 @@ class _Lost(Exception):
         super().__init__(f"snapshot {snapshot_id} lost")
         self.snapshot_id = snapshot_id
         self.conflict = conflict
+
+
+class SessionLost(Exception):
+    """The server closed a raw driver connection under a read (SQLAlchemy marks its own connections so)."""
+
+    connection_invalidated = True
 
 
 def _causes(exc: BaseException):
@@ -188,6 +195,12 @@ def snapshot(engine: sqlalchemy.Engine | str | None = None) -> Snapshot:
     if not isinstance(engine, sqlalchemy.Engine):
         raise ConfigError(f"snapshot() needs an Engine from connect(), not {type(engine).__name__}: pass connect(url).")
     return _retrying(lambda: Snapshot(engine))
+
+
+def retry_once(attempt: Callable[[], T]) -> T:
+    """What `attempt()` returns: it reads in a snapshot of its own and hands nothing out before it returns, so after a
+    recovery conflict or a closed session it runs once more, then fails in one sentence."""
+    return _retrying(attempt)
 
 
 def consistent(param: str, *, default_engine: bool = False) -> Callable[[F], F]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ConfigError, NotMigrated
+from ..snapshots import retry_once
 from . import activity, chat, knowledge, people, release, render, snapshot
 from .entries import Entries
 from .frame import read_frame
@@ -28,8 +29,13 @@ def _demo() -> dict:
 
 
 def calibrate(url: str | None = None, *, min_count: int = 10, epsilon: float | None = None) -> str:
-    """The text of a profile estimated, in one read-only snapshot, from the database at `url`."""
+    """The text of a profile estimated, in one read-only snapshot, from the database at `url` (read again, once, in a
+    new snapshot when a hot standby cancels the read: nothing is released before the end)."""
     _check(min_count, epsilon)
+    return retry_once(lambda: _calibrate(url, min_count, epsilon))
+
+
+def _calibrate(url: str | None, min_count: int, epsilon: float | None) -> str:
     with snapshot.snapshot(url) as conn:
         schema = snapshot.read_schema(conn)
         missing = [t for t in _NEEDS if t not in schema.columns]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from .. import db
+from ..snapshots import SessionLost
 
 if TYPE_CHECKING:
     import psycopg
@@ -30,10 +31,10 @@ def snapshot(url: str | None = None) -> Iterator[psycopg.Connection]:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         _URLS[conn] = url
-        yield conn
+        with _ended_when_lost(conn):
+            yield conn
     finally:
-        conn.rollback()
-        conn.close()
+        _end(conn)
 
 
 def at_once(conn: psycopg.Connection, jobs: Sequence[Callable[[psycopg.Connection], T]]) -> list[T]:
@@ -45,16 +46,47 @@ def at_once(conn: psycopg.Connection, jobs: Sequence[Callable[[psycopg.Connectio
 
     def run(job: Callable[[psycopg.Connection], T]) -> T:
         with db.connection(_URLS[conn], read_only=True) as other:
-            other.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-            other.read_only = True
-            other.execute(f"SET TRANSACTION SNAPSHOT '{snapshot_id}'")  # takes no parameters; the server named it
             try:
-                return job(other)
+                with _ended_when_lost(other):
+                    other.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+                    other.read_only = True
+                    try:
+                        other.execute(f"SET TRANSACTION SNAPSHOT '{snapshot_id}'")  # no parameters; the server named it
+                    except psycopg.Error:
+                        conn.execute("SELECT 1")  # the snapshot ends with `conn`'s session: its own error says why
+                        raise
+                    return job(other)
             finally:
-                other.rollback()
+                _end(other)
 
     with ThreadPoolExecutor(len(jobs)) as pool:  # the driver waits for the server without the GIL
         return list(pool.map(run, jobs))
+
+
+@contextmanager
+def _ended_when_lost(conn: psycopg.Connection) -> Iterator[None]:
+    """Driver errors that left `conn` closed, raised as SessionLost (for retry_once: the server ended the session)."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.Error as exc:
+        if conn.closed or conn.broken:
+            raise SessionLost(db.driver_message(exc)) from exc
+        raise
+
+
+def _end(conn: psycopg.Connection) -> None:
+    """Roll back `conn`'s transaction (unless the server ended the session) and close it."""
+    import psycopg
+
+    try:
+        if not (conn.closed or conn.broken):
+            conn.rollback()
+    except psycopg.OperationalError:
+        pass  # a hot standby ended the session before the ROLLBACK arrived: closing discards the transaction
+    finally:
+        conn.close()
 
 
 @dataclass(frozen=True)

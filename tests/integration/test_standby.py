@@ -1,5 +1,6 @@
 """On a real streaming hot standby (tests/replica.py) while the primary is written: every kit read, the five
-notebooks (04 seeding its twin on the kit's local server), and recovery conflicts provoked by a VACUUM on the primary (retried once, then one sentence)."""
+notebooks (04 seeding its twin on the kit's local server), and recovery conflicts provoked by a VACUUM on the primary
+(retried once, then one sentence), in calibration too."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import psycopg
 import pytest
 from writer import Writer, assert_whole
 
-from opentier_explore import connect, load, load_all, metrics, snapshot, tour
+import opentier_explore.calibrate as calibration
+from opentier_explore import config, connect, load, load_all, metrics, snapshot, tour
 from opentier_explore.errors import RecoveryConflict
 
 SENTENCE = (
@@ -238,3 +240,48 @@ def test_a_snapshot_cancelled_after_a_read_is_not_silently_replaced(urls, replic
             ):
                 load("users", engine=snap)
     assert isinstance(users, pd.DataFrame)
+
+
+class _Terminator(threading.Thread):
+    """Ends, once, the session of the oldest kit connection on `url` that is inside a transaction."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.ended = url, 0
+
+    def run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            deadline = time.monotonic() + 60
+            while not self.ended and time.monotonic() < deadline:
+                self.ended = conn.execute(
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM (SELECT pid FROM pg_stat_activity "
+                    "WHERE application_name = %s AND xact_start IS NOT NULL ORDER BY backend_start LIMIT 1) a",
+                    (config.APPLICATION_NAME,),
+                ).fetchone()[0]
+                time.sleep(0.005)
+
+
+def test_a_calibration_whose_session_the_server_ends_is_read_again(urls, monkeypatch):
+    standby = urls[1]
+    undisturbed = calibration.calibrate(standby)
+    attempts, once = [], calibration._calibrate
+    monkeypatch.setattr(calibration, "_calibrate", lambda *args: attempts.append(1) or once(*args))
+    terminator = _Terminator(standby)
+    terminator.start()
+    text = calibration.calibrate(standby)
+    terminator.join(60)
+    assert terminator.ended == 1 and len(attempts) == 2  # the first snapshot's session was ended mid-read
+    assert text == undisturbed  # the second read everything, in a new snapshot
+
+
+def test_a_calibration_cancelled_twice_is_one_sentence_naming_the_settings(urls, replica):
+    primary, standby = urls
+    with replica.standby_settings(**CONFLICTS):
+        before = _conflicts(standby)
+        with _Vacuums(primary, standby) as vac:
+            while vac.rounds < 2:
+                time.sleep(0.02)
+            with pytest.raises(RecoveryConflict) as error:
+                calibration.calibrate(standby)
+        assert str(error.value) == SENTENCE
+        assert _wait_conflicts_above(standby, before + 1) >= before + 2
