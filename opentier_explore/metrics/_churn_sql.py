@@ -20,36 +20,39 @@ bounds AS (
 ),
 ev AS (SELECT e.user_id, e.created_at, date_trunc('week', e.created_at AT TIME ZONE 'UTC') AS week
        FROM events e, bounds b WHERE e.known AND e.created_at <= b.as_of),
+-- each user's activity per week: every figure below reads these rows (a few per user), not every event
+uw AS MATERIALIZED (SELECT user_id, week, count(*) AS n, min(created_at) AS first, max(created_at) AS last
+                    FROM ev GROUP BY user_id, week),
 orphans AS (SELECT count(*) AS n, count(DISTINCT e.user_id) AS k
             FROM events e, bounds b WHERE NOT e.known AND e.created_at <= b.as_of),
 s AS (SELECT id, user_id, role, created_at, expires_at FROM sessions, bounds b WHERE created_at <= b.as_of),
 u AS (SELECT id, role, created_at, date_trunc('week', created_at AT TIME ZONE 'UTC') AS cohort
       FROM users, bounds b WHERE created_at <= b.as_of),
-weekly AS (SELECT week, count(DISTINCT user_id) AS n FROM ev GROUP BY week),
+weekly AS (SELECT week, count(*) AS n FROM uw GROUP BY week),
 sizes AS (SELECT cohort, count(*) AS n FROM u GROUP BY cohort),
-act AS (SELECT u.cohort AS c, (ev.week::date - u.cohort::date) / 7 AS k, count(DISTINCT ev.user_id) AS n
-        FROM ev JOIN u ON u.id::text = ev.user_id GROUP BY 1, 2),
-churned AS (SELECT user_id, max(created_at) AS last_active_at FROM ev GROUP BY user_id
-            HAVING max(created_at) < (SELECT as_of FROM bounds) - make_interval(hours => 24 * :window)),
+act AS (SELECT u.cohort AS c, (uw.week::date - u.cohort::date) / 7 AS k, count(*) AS n  -- one row per user and week
+        FROM uw JOIN u ON u.id::text = uw.user_id GROUP BY 1, 2),
+churned AS (SELECT user_id, max(last) AS last_active_at FROM uw GROUP BY user_id
+            HAVING max(last) < (SELECT as_of FROM bounds) - make_interval(hours => 24 * :window)),
 week_ends AS (
     SELECT t AT TIME ZONE 'UTC' AS t
-    FROM (SELECT min(created_at) AS first FROM ev) f CROSS JOIN bounds b,
+    FROM (SELECT min(first) AS first FROM uw) f CROSS JOIN bounds b,
          generate_series(date_trunc('week', f.first AT TIME ZONE 'UTC') + interval '7 days',
                          b.as_of AT TIME ZONE 'UTC', interval '7 days') AS t
 ),
-first_seen AS (SELECT min(created_at) AS f FROM ev GROUP BY user_id),
+first_seen AS (SELECT min(first) AS f FROM uw GROUP BY user_id),
 seen AS (SELECT w.t, count(f.f) AS n FROM week_ends w LEFT JOIN first_seen f ON f.f < w.t GROUP BY w.t),
--- the week ends t an event at c covers: c < t <= c + window
+-- the week ends t an event at c covers: c < t <= c + window (of a user's events in one week, the last covers most)
 covered AS (
-    SELECT DISTINCT ev.user_id, t FROM ev CROSS JOIN LATERAL generate_series(
-        (ev.week + interval '7 days') AT TIME ZONE 'UTC', ev.created_at + make_interval(hours => 24 * :window),
+    SELECT DISTINCT uw.user_id, t FROM uw CROSS JOIN LATERAL generate_series(
+        (uw.week + interval '7 days') AT TIME ZONE 'UTC', uw.last + make_interval(hours => 24 * :window),
         interval '168 hours') AS t
 ),
 active AS (SELECT t, count(*) AS n FROM covered GROUP BY t),
 rate AS (SELECT w.t, seen.n AS users_seen, coalesce(active.n, 0) AS active
          FROM week_ends w JOIN seen USING (t) LEFT JOIN active USING (t)),
 per_user AS (SELECT u.id::text AS user_id, coalesce(n.n, 0) AS n
-             FROM u LEFT JOIN (SELECT user_id, count(*) AS n FROM ev GROUP BY 1) n ON n.user_id = u.id::text),
+             FROM u LEFT JOIN (SELECT user_id, sum(n)::bigint AS n FROM uw GROUP BY 1) n ON n.user_id = u.id::text),
 sessions_per_user AS (SELECT u.id::text AS user_id, count(s.id) AS n FROM u LEFT JOIN s ON s.user_id = u.id GROUP BY u.id),
 stale AS (
     SELECT s.id::text AS session_id, s.user_id::text AS user_id, s.role::text AS session_role,
@@ -57,7 +60,7 @@ stale AS (
     FROM s JOIN u ON u.id = s.user_id
     WHERE s.expires_at > (SELECT as_of FROM bounds) AND s.role::text <> u.role::text
 )
-SELECT b.as_of, (SELECT min(created_at) FROM ev) AS observed_from, o.n AS orphan_events, o.k AS orphan_user_ids,
+SELECT b.as_of, (SELECT min(first) FROM uw) AS observed_from, o.n AS orphan_events, o.k AS orphan_user_ids,
        (SELECT json_agg(j ORDER BY week) FROM weekly j) AS weekly,
        (SELECT json_agg(j ORDER BY cohort) FROM sizes j) AS sizes,
        (SELECT json_agg(j ORDER BY c, k) FROM act j) AS act,
