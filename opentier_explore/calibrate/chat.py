@@ -23,12 +23,14 @@ _CONVS = "{convs}"
 _MSGS = """(SELECT m.* FROM (SELECT m.*, row_number() OVER (PARTITION BY c.user_id ORDER BY m.created_at, m.id) AS _rn
            FROM chat_messages m JOIN {convs} c ON c.id = m.conversation_id) m WHERE _rn <= {cap})"""
 
-_LENGTHS_TREE = """
+#: One part of the conversations (`{msgs}`): the lengths of their first-attempt paths (rows 'len', cell, count) and
+#: their branch counts (rows 'branch', 1..7, value), both from one join of each message to a parent in its conversation.
+_TREE_PART = """
 WITH RECURSIVE e AS MATERIALIZED (SELECT id, parent_id, conversation_id, role, created_at FROM {msgs} x),
-first_child AS MATERIALIZED (
-    SELECT DISTINCT ON (c.parent_id) c.parent_id, c.id, c.role FROM e c JOIN e p ON p.id = c.parent_id
-    AND p.conversation_id = c.conversation_id ORDER BY c.parent_id, c.created_at, c.id
+edges AS MATERIALIZED (
+    SELECT c.parent_id, c.id, c.role, c.created_at FROM e c JOIN e p ON p.id = c.parent_id AND p.conversation_id = c.conversation_id
 ),
+first_child AS MATERIALIZED (SELECT DISTINCT ON (parent_id) parent_id, id FROM edges ORDER BY parent_id, created_at, id),
 first_root AS (
     SELECT DISTINCT ON (conversation_id) conversation_id, id, role FROM e WHERE parent_id IS NULL
     ORDER BY conversation_id, created_at, id
@@ -39,21 +41,20 @@ walk(id, conversation_id, len) AS (
   UNION ALL
     SELECT f.id, w.conversation_id, w.len + 1 FROM walk w JOIN first_child f ON f.parent_id = w.id WHERE w.len < 1000
 ),
-per AS (SELECT conversation_id, max(len) AS len FROM walk GROUP BY conversation_id)
-SELECT least(len, {max_len}), count(*) FROM per WHERE len >= 1 GROUP BY 1
+per AS (SELECT conversation_id, max(len) AS len FROM walk GROUP BY conversation_id),
+kids AS (SELECT parent_id, count(*) AS n, bool_and(role = 'assistant') AS aa, bool_and(role = 'user') AS au
+         FROM edges GROUP BY parent_id HAVING count(*) >= 2),
+roots AS (SELECT conversation_id, count(*) AS n FROM e WHERE parent_id IS NULL GROUP BY 1 HAVING count(*) >= 2)
+SELECT 'len', least(len, {max_len}), count(*) FROM per WHERE len >= 1 GROUP BY 2
+UNION ALL
+SELECT 'branch', k, v FROM (VALUES
+    (1, (SELECT count(*) FROM kids WHERE aa)), (2, (SELECT coalesce(sum(n - 1), 0) FROM kids WHERE aa)),
+    (3, (SELECT count(*) FROM kids WHERE au)), (4, (SELECT coalesce(sum(n - 1), 0) FROM kids WHERE au)),
+    (5, (SELECT count(*) FROM roots)), (6, (SELECT coalesce(sum(n - 1), 0) FROM roots)), (7, (SELECT count(*) FROM kids))
+) b(k, v)
 """
 _LENGTHS_FLAT = """
 SELECT least(count(*) FILTER (WHERE role <> 'system'), {max_len}), count(*) FROM {msgs} x GROUP BY conversation_id
-"""
-_BRANCHES = """
-WITH e AS MATERIALIZED (SELECT id, parent_id, conversation_id, role FROM {msgs} x),
-kids AS (SELECT c.parent_id, count(*) AS n, bool_and(c.role = 'assistant') AS aa, bool_and(c.role = 'user') AS au
-         FROM e c JOIN e p ON p.id = c.parent_id AND p.conversation_id = c.conversation_id
-         GROUP BY c.parent_id HAVING count(*) >= 2),
-roots AS (SELECT conversation_id, count(*) AS n FROM e WHERE parent_id IS NULL GROUP BY 1 HAVING count(*) >= 2)
-SELECT (SELECT count(*) FROM kids WHERE aa), (SELECT coalesce(sum(n - 1), 0) FROM kids WHERE aa),
-       (SELECT count(*) FROM kids WHERE au), (SELECT coalesce(sum(n - 1), 0) FROM kids WHERE au),
-       (SELECT count(*) FROM roots), (SELECT coalesce(sum(n - 1), 0) FROM roots), (SELECT count(*) FROM kids)
 """
 #: Answers citing sources. A `sources` value stored in more than 1 kB (pg_column_size: its stored size, read without
 #: decompressing it) is counted as a non-empty array unread — the services write arrays, and decompressing every
@@ -112,27 +113,28 @@ def measure(conn: psycopg.Connection, schema: Schema, frame: Frame) -> dict[str,
 
 
 def _tree_stats(conn: psycopg.Connection, msgs: str, p: dict) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """The lengths histogram, walked in config.TREE_WALK_PARTS parts of the conversations, and the branch counts:
-    all at once, on connections of `conn`'s snapshot (both sum over conversations, so parts add up)."""
+    """The lengths histogram and the branch counts, in config.TREE_WALK_PARTS parts of the conversations at once, on
+    connections of `conn`'s snapshot (both sum over conversations, so parts add up)."""
     parts = config.TREE_WALK_PARTS
     rows, multiplier = conn.execute(_trees_sql.WALK_SIZES_SQL).fetchone()
     settings = _trees_sql.walk_settings(rows / parts, multiplier)
     columns = ("id", "parent_id", "conversation_id", "role", "created_at")
 
-    def lengths(i: int):
-        def job(c: psycopg.Connection) -> tuple[float, ...]:
+    def part(i: int):
+        def job(c: psycopg.Connection) -> tuple[tuple[float, ...], tuple[float, ...]]:
             for name, value in settings.items():
                 c.execute(f"SET LOCAL {name} = '{value}'")
-            sql = _LENGTHS_TREE.format(msgs=_trees_sql.part(msgs, i, parts, columns), max_len=MAX_LEN)
-            return histogram(c, sql, p, MAX_LEN)
+            sql = _TREE_PART.format(msgs=_trees_sql.part(msgs, i, parts, columns), max_len=MAX_LEN)
+            lengths, branches = [0.0] * MAX_LEN, [0.0] * 7
+            for kind, cell, n in c.execute(sql, p).fetchall():
+                if cell is not None and 1 <= int(cell) <= MAX_LEN:
+                    (lengths if kind == "len" else branches)[int(cell) - 1] += float(n or 0)
+            return tuple(lengths), tuple(branches)
 
         return job
 
-    def branches(c: psycopg.Connection) -> tuple[float, ...]:  # the server's defaults: it hashes several inputs
-        return row(c, _BRANCHES.format(msgs=msgs), p)
-
-    *hists, counts = at_once(conn, [lengths(i) for i in range(parts)] + [branches])
-    return tuple(float(sum(cells)) for cells in zip(*hists)), counts
+    results = at_once(conn, [part(i) for i in range(parts)])
+    return tuple(tuple(float(sum(cells)) for cells in zip(*kind)) for kind in zip(*results))
 
 
 def _mirror_rows(cap: int | None, convs: str) -> str:
