@@ -40,9 +40,8 @@ NEEDS = {"chat_messages": _edges.EDGE_COLUMNS[:3]}
 
 # ---- the result ------------------------------------------------------------------------------------------
 FAULTS = ("cross_conversation_parent", "missing_parent", "cycle")
-TREE_COLUMNS = tuple(_trees_sql.TREES_TYPES)[
-    1:
-]  # n_messages, n_roots, max_depth, n_leaves, n_branch_points, max_children
+#: n_messages, n_roots, max_depth, n_leaves, n_branch_points, max_children: TREES' columns after conversation_id
+TREE_COLUMNS = tuple(_trees_sql.TREES_TYPES)[1:]
 
 
 def _walk_in_sql(
