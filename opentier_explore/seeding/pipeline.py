@@ -4,6 +4,7 @@ indexes rebuilt (and the table analyzed) right after its COPY while the generato
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from psycopg.copy import QueuedLibpqWriter
@@ -22,8 +23,13 @@ def _bar(enabled: bool, total: int, desc: str, unit: str):
     return tqdm(total=total, desc=f"{desc:<22}", unit=unit, unit_scale=unit == " rows", leave=True, file=sys.stderr)
 
 
-def load(conn: psycopg.Connection, source: Source, then: dict[str, list[str]], progress: bool) -> dict[str, int]:
-    """COPY every table the source sends, then run `then[table]` (its indexes, ANALYZE); rows per table."""
+def load(
+    conn: psycopg.Connection, source: Source, then: dict[str, list[str]], progress: bool, check: Callable[[], None]
+) -> dict[str, int]:
+    """COPY every table the source sends, then run `then[table]` (its indexes, ANALYZE); rows per table.
+
+    `check()` runs before every piece and statement: it raises a pending Ctrl-C where no lock is held.
+    """
     counts: dict[str, int] = {}
     for name, sql, rows, pieces in source.tables():
         bar = _bar(progress, rows, name, " rows")
@@ -31,12 +37,14 @@ def load(conn: psycopg.Connection, source: Source, then: dict[str, list[str]], p
             # The queued writer sends on its own thread: the next piece is read while PostgreSQL parses this one.
             with conn.cursor() as cur, cur.copy(frozen(sql), writer=QueuedLibpqWriter(cur)) as cp:
                 for n, data in pieces:
+                    check()
                     cp.write(data)
                     if bar is not None:
                         bar.update(n)
             if bar is not None and then.get(name):
                 bar.set_postfix_str("indexing")
             for statement in then.get(name, []):
+                check()
                 conn.execute(statement)
             if bar is not None and then.get(name):
                 bar.set_postfix_str("indexed")
@@ -56,13 +64,16 @@ def frozen(sql: str) -> str:
     return sql[:-1] + ", FREEZE)" if sql.endswith(")") else sql + " (FREEZE)"
 
 
-def execute(conn: psycopg.Connection, statements: list[str], label: str, progress: bool) -> None:
-    """Run SQL statements under one progress bar named `label`."""
+def execute(
+    conn: psycopg.Connection, statements: list[str], label: str, progress: bool, check: Callable[[], None]
+) -> None:
+    """Run SQL statements under one progress bar named `label`, `check()` before each."""
     if not statements:
         return
     bar = _bar(progress, len(statements), label, " keys")
     try:
         for statement in statements:
+            check()
             conn.execute(statement)
             if bar is not None:
                 bar.update(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import psycopg
 
@@ -12,7 +13,7 @@ from seed.generate import TABLES
 
 from .. import db, server
 from ..errors import NotMigrated, SeedError
-from . import ledger, pipeline, rebuild, source
+from . import interrupt, ledger, pipeline, rebuild, source
 
 
 def load_profile(name_or_path: str) -> profile_mod.Profile:
@@ -47,7 +48,8 @@ def run(
         except NotMigrated as exc:
             raise SeedError(str(exc)) from None
         try:
-            counts = _seed_in_transaction(conn, prof, seed, truncate, progress, where)
+            with interrupt.deferred(conn) as stop:
+                counts = _seed_in_transaction(conn, prof, seed, truncate, progress, where, stop.check)
         except MemoryError:  # numpy could not allocate the profile's arrays; the connection closes, rolling back
             raise SeedError(
                 f"Profile {prof.name!r} is too large for this machine's memory, nothing was changed: "
@@ -80,19 +82,28 @@ def _vacuum(conn: psycopg.Connection, where: str) -> None:
 
 
 def _seed_in_transaction(
-    conn: psycopg.Connection, prof: profile_mod.Profile, seed: int, truncate: bool, progress: bool, where: str
+    conn: psycopg.Connection,
+    prof: profile_mod.Profile,
+    seed: int,
+    truncate: bool,
+    progress: bool,
+    where: str,
+    check: Callable[[], None],
 ) -> dict[str, int]:
-    """Lock the tables, check them, load, record the seeding, commit."""
+    """Lock the tables, check them, load, record the seeding, commit (`check` raises a pending Ctrl-C)."""
     conn.execute("SET LOCAL lock_timeout = '15s'")
     conn.execute("LOCK TABLE " + ", ".join(f'"{t}"' for t in TABLES) + " IN ACCESS EXCLUSIVE MODE")
     ledger.check_target(conn, where, truncate)
-    counts = _load(conn, prof, seed, progress)
+    counts = _load(conn, prof, seed, progress, check)
     ledger.record(conn, prof, seed, counts)
+    check()
     conn.commit()
     return counts
 
 
-def _load(conn: psycopg.Connection, prof: profile_mod.Profile, seed: int, progress: bool) -> dict[str, int]:
+def _load(
+    conn: psycopg.Connection, prof: profile_mod.Profile, seed: int, progress: bool, check: Callable[[], None]
+) -> dict[str, int]:
     """Drop the tables' keys, indexes and foreign keys; COPY each table as the generator process sends it, rebuild
     its keys and indexes and analyze it right after (the generator runs ahead meanwhile); re-add the foreign keys."""
     conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
@@ -104,8 +115,8 @@ def _load(conn: psycopg.Connection, prof: profile_mod.Profile, seed: int, progre
     then = {t: [i.create_sql() for i in items if i.table == t and i.kind != "fk"] + [f'ANALYZE "{t}"'] for t in TABLES}
     gen = source.Source(prof, seed, conn.info.encoding)
     try:
-        counts = pipeline.load(conn, gen, then, progress)
+        counts = pipeline.load(conn, gen, then, progress, check)
     finally:
         gen.close()
-    pipeline.execute(conn, [i.create_sql() for i in items if i.kind == "fk"], "foreign keys", progress)
+    pipeline.execute(conn, [i.create_sql() for i in items if i.kind == "fk"], "foreign keys", progress, check)
     return counts

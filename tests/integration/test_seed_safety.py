@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from _catalog import catalog
 
 from opentier_explore import config, migrate
+from opentier_explore.seeding import interrupt
 from seed.generate import TABLES
 
 PROFILES = Path(__file__).resolve().parents[2] / "seed" / "profiles"
@@ -208,6 +210,31 @@ def test_an_interrupted_seed_leaves_every_table_empty(pg, sig, pattern):
         assert after == before
         assert all(after[t] == 0 for t in TABLES) and "_opentier_seed" not in after
         assert catalog(url) == schema  # keys and indexes dropped inside the transaction are back
+
+
+def test_ctrl_c_during_a_statement_cancels_it_on_the_server_and_becomes_keyboard_interrupt(fresh_url):
+    before = signal.getsignal(signal.SIGINT)
+    with psycopg.connect(fresh_url) as conn:
+        timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+        start = time.monotonic()
+        with pytest.raises(KeyboardInterrupt), interrupt.deferred(conn):
+            timer.start()
+            conn.execute("SELECT pg_sleep(60)")
+        assert time.monotonic() - start < 60  # the server stopped the sleep: it did not run out
+        timer.join()
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_ctrl_c_between_statements_waits_for_the_next_check(fresh_url):
+    """The handler never raises where it lands (here inside a lock): the code runs on to the next safe point."""
+    lock, reached = threading.Lock(), []
+    with psycopg.connect(fresh_url) as conn, pytest.raises(KeyboardInterrupt), interrupt.deferred(conn) as stop:
+        with lock:
+            os.kill(os.getpid(), signal.SIGINT)
+            reached.append("inside the lock")
+        stop.check()
+        reached.append("after the check")
+    assert reached == ["inside the lock"] and not lock.locked()
 
 
 def test_a_failing_seed_is_one_sentence_and_rolls_everything_back(pg):
