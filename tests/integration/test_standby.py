@@ -10,6 +10,7 @@ import time
 import pandas as pd
 import psycopg
 import pytest
+import sqlalchemy
 from writer import Writer, assert_whole
 
 import opentier_explore.calibrate as calibration
@@ -188,7 +189,28 @@ def test_a_read_cancelled_by_a_recovery_conflict_is_retried_once(urls, replica, 
         assert _wait_conflicts_above(standby, before) > before  # and the first one really was cancelled
 
 
-def test_a_read_cancelled_twice_is_one_sentence_naming_the_settings(urls, replica, standby_engine):
+@pytest.fixture
+def slow(urls):
+    """A standby engine whose every query sleeps 0.5 s first, in its snapshot: a metric as slow as on a large database,
+    so its snapshot lives through a VACUUM's replay (on `tiny` it could finish between two of them)."""
+    eng = connect(urls[1])
+
+    def sleep_first(conn, cursor, statement, parameters, context, executemany):
+        # on the Engine class: the metric reads through a Snapshot of `eng`, an Engine of its own
+        if getattr(conn.engine, "source", conn.engine) is eng and statement.lstrip().upper().startswith(
+            ("SELECT", "WITH")
+        ):
+            cursor.execute("SELECT pg_sleep(0.5)")
+
+    sqlalchemy.event.listen(sqlalchemy.Engine, "before_cursor_execute", sleep_first)
+    try:
+        yield eng
+    finally:
+        sqlalchemy.event.remove(sqlalchemy.Engine, "before_cursor_execute", sleep_first)
+        eng.dispose()
+
+
+def test_a_read_cancelled_twice_is_one_sentence_naming_the_settings(urls, replica, standby_engine, slow):
     primary, standby = urls
     with replica.standby_settings(**CONFLICTS):
         before = _conflicts(standby)
@@ -199,7 +221,7 @@ def test_a_read_cancelled_twice_is_one_sentence_naming_the_settings(urls, replic
             with pytest.raises(RecoveryConflict) as load_error:
                 load("users", engine=standby_engine, where=SLOW)
             with pytest.raises(RecoveryConflict) as metric_error:
-                metrics.moderation_latency(standby_engine)
+                metrics.moderation_latency(slow)
         assert str(load_error.value) == SENTENCE and str(metric_error.value) == SENTENCE
         assert _wait_conflicts_above(standby, before + 1) >= before + 2
 
