@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); the embedded server copes.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", module="platformdirs")
@@ -13,12 +14,28 @@ try:
 except ImportError:  # older platformdirs
     pass
 
-from .db import connect  # noqa: E402
 from .errors import OpentierError  # noqa: E402
-from .load import load, load_all  # noqa: E402  (binds the functions over the submodule's name)
-from .prepare import require_data  # noqa: E402
-from .snapshots import Snapshot, snapshot  # noqa: E402
 from .version import __version__  # noqa: E402
+
+if TYPE_CHECKING:
+    from . import metrics
+    from .db import connect
+    from .loading import load, load_all
+    from .prepare import require_data
+    from .snapshots import Snapshot, snapshot
+
+#: The public names imported on first use (module, or None for a submodule itself): `opentier-explore seed` and
+#: `migrate` then start without pandas, SQLAlchemy and pyarrow (about a second).
+_LAZY = {
+    "connect": "db",
+    "load": "loading",
+    "load_all": "loading",
+    "require_data": "prepare",
+    "snapshot": "snapshots",
+    "Snapshot": "snapshots",
+    "metrics": None,
+    "plots": None,
+}
 
 __all__ = [
     "connect",
@@ -41,9 +58,11 @@ def load_ipython_extension(shell) -> None:  # shell: the IPython InteractiveShel
 
 
 def __getattr__(name: str):
-    # metrics and plots pull in matplotlib: imported on first use.
-    if name in ("metrics", "plots"):
-        import importlib
+    if name not in _LAZY:
+        raise AttributeError(f"module 'opentier_explore' has no attribute {name!r}")
+    import importlib
 
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module 'opentier_explore' has no attribute {name!r}")
+    module = importlib.import_module(f"{__name__}.{_LAZY[name] or name}")
+    value = module if _LAZY[name] is None else getattr(module, name)
+    globals()[name] = value
+    return value

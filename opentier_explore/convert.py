@@ -1,4 +1,4 @@
-"""Arrow columns, as the loader's SELECT delivers them, into the pandas dtypes load() promises (see load.py)."""
+"""Arrow columns, as the loader's SELECT delivers them, into the pandas dtypes load() promises (see loading.py)."""
 
 from __future__ import annotations
 

@@ -94,7 +94,7 @@ def edges_frame(src: Mapping[str, pd.DataFrame], metric: str, extra: Sequence[st
 
 def message_edges(engine, extra: Sequence[str] = ("role",)) -> pd.DataFrame:
     """chat_messages loaded as id, conversation_id, parent_id, `extra`, created_at; parent_id synthesized when absent."""
-    from ..load import load
+    from ..loading import load
 
     extra = [c for c in extra if c not in EDGE_COLUMNS]
     if has_parent_id(engine):

@@ -4,6 +4,8 @@ and the size limits of design.md (no file over 400 lines, no function over 60)."
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -146,3 +148,24 @@ def test_no_function_over_60_lines():
                 if length > MAX_FUNCTION_LINES:
                     long.append(f"{p.relative_to(ROOT)}:{node.lineno} {node.name} ({length} lines)")
     assert long == []
+
+
+def test_the_commands_that_write_start_without_pandas_sqlalchemy_or_pyarrow():
+    """`opentier-explore seed` and `migrate` import neither (about a second of start-up): the package's public
+    names are imported on first use."""
+    code = (
+        "import sys, opentier_explore.cli, opentier_explore.seeding, opentier_explore.migrate; "
+        "print(sorted(m for m in ('pandas', 'sqlalchemy', 'pyarrow', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_public_names_are_the_functions_whichever_module_is_imported_first():
+    code = (
+        "import opentier_explore.metrics, opentier_explore.loading, opentier_explore as ox; "
+        "from opentier_explore import load; "
+        "print(load is ox.load is opentier_explore.loading.load, callable(ox.connect), ox.Snapshot.__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.split() == ["True", "True", "Snapshot"]
