@@ -9,7 +9,7 @@ import numpy as np
 from .. import config
 from ..metrics import _trees_sql
 from .entries import Entries
-from .frame import Frame, capped, histogram, row, stat
+from .frame import Frame, binned, capped, histogram, row, stat
 from .release import Stat, merge_small
 from .snapshot import Schema, at_once
 
@@ -125,11 +125,9 @@ def _tree_stats(conn: psycopg.Connection, msgs: str, p: dict) -> tuple[tuple[flo
             for name, value in settings.items():
                 c.execute(f"SET LOCAL {name} = '{value}'")
             sql = _TREE_PART.format(msgs=_trees_sql.part(msgs, i, parts, columns), max_len=MAX_LEN)
-            lengths, branches = [0.0] * MAX_LEN, [0.0] * 7
-            for kind, cell, n in c.execute(sql, p).fetchall():
-                if cell is not None and 1 <= int(cell) <= MAX_LEN:
-                    (lengths if kind == "len" else branches)[int(cell) - 1] += float(n or 0)
-            return tuple(lengths), tuple(branches)
+            rows = c.execute(sql, p).fetchall()
+            lengths = binned([r[1:] for r in rows if r[0] == "len"], MAX_LEN)
+            return lengths, binned([r[1:] for r in rows if r[0] == "branch"], 7)
 
         return job
 

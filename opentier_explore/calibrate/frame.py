@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -58,10 +59,15 @@ def row(conn: psycopg.Connection, sql: str, params: dict[str, Any]) -> tuple[flo
 
 def histogram(conn: psycopg.Connection, sql: str, params: dict[str, Any], cells: int) -> tuple[float, ...]:
     """Counts per cell 1..cells of a `SELECT cell, count` query (other cells dropped)."""
+    return binned(conn.execute(sql, params).fetchall(), cells)
+
+
+def binned(rows: Iterable[tuple[Any, Any]], cells: int) -> tuple[float, ...]:
+    """Counts per cell 1..cells of (cell, count) rows (other cells dropped, a NULL count as 0)."""
     out = [0.0] * cells
-    for cell, n in conn.execute(sql, params).fetchall():
+    for cell, n in rows:
         if cell is not None and 1 <= int(cell) <= cells:
-            out[int(cell) - 1] += float(n)
+            out[int(cell) - 1] += float(n or 0)
     return tuple(out)
 
 
