@@ -40,19 +40,12 @@ class Interrupt:
             raise KeyboardInterrupt
 
 
-class _Unhandled(Interrupt):
-    """Outside the main thread no handler can be installed; Ctrl-C behaves as Python's default there."""
-
-    def check(self) -> None:
-        return None
-
-
 @contextlib.contextmanager
 def deferred(conn: psycopg.Connection) -> Iterator[Interrupt]:
     """Within: Ctrl-C cancels the server's statement and raises KeyboardInterrupt at the next `check()`; a statement
     the cancel stopped raises KeyboardInterrupt too, not its QueryCanceled. The previous handler is restored after."""
     if threading.current_thread() is not threading.main_thread():
-        yield _Unhandled(conn)
+        yield Interrupt(conn)  # no handler can be installed here: never requested, Ctrl-C as Python's default
         return
     interrupt = Interrupt(conn)
     previous = signal.signal(signal.SIGINT, interrupt.handle)
